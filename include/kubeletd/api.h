@@ -153,7 +153,7 @@ typedef enum
   KD_FE_TOO_LONG,      /* "Too long" */
   KD_FE_TOO_MANY,      /* "Too many" */
   KD_FE_NOT_FOUND,     /* "Not found" */
-  KD_FE_NOT_SUPPORTED, /* "Not supported" (same body form as Unsupported) */
+  KD_FE_NOT_SUPPORTED, /* prints "Unsupported value" too: Go has one type for both */
   KD_FE_WARNING,       /* not an error: a warning such as an unknown field */
 } kd_fe_type_t;
 
@@ -203,7 +203,7 @@ typedef struct
   char *uid;
   char *resource_version;
   kd_opt_i64_t generation;
-  kd_time_t creation_timestamp; /* emitted as null when 0 */
+  kd_time_t creation_timestamp; /* omitted when 0 (omitzero since Kubernetes 1.34) */
   kd_time_t deletion_timestamp; /* omitted when 0 */
   kd_opt_i64_t deletion_grace_period_seconds;
   kd_strmap_t labels;
@@ -490,7 +490,7 @@ typedef struct
   kd_opt_i32_t priority;
   kd_dns_config_t *dns_config;
   kd_opt_bool_t enable_service_links; /* default true */
-  char *preemption_policy;            /* default "PreemptLowerPriority" */
+  char *preemption_policy;            /* set by the Priority admission plugin, not by v1 defaults */
 } kd_pod_spec_t;
 
 /* ---- status ------------------------------------------------------------ */
@@ -675,13 +675,33 @@ typedef struct
   bool overflow; /* too large for milli (still valid if < 2^63 units) */
   int64_t value; /* the value rounded up to a whole number */
   kd_quantity_format_t format;
+  /* The exact value: (negative ? -1 : 1) * mantissa * 10^exponent, kept as
+     Go keeps it (int64Amount{value, scale} on the fast path, so the scale is
+     not normalized). milli and value round away from zero. */
+  bool negative;
+  unsigned __int128 mantissa;
+  int64_t exponent;
+  bool int64_amount; /* Go holds it as an int64Amount (fast path) */
+  /* Go's parser keeps the input as the quantity's string when it already
+     looks canonical ("100m", "1.500", "+1"); String() and MarshalJSON then
+     print it verbatim. */
+  bool cached;
+  char text[64];
 } kd_quantity_t;
 
-/* Parses "100m", "0.5", "128Mi", "1G", "1e3", "+1.5Ki". Returns 0 or -1. */
+/* Parses "100m", "0.5", "128Mi", "1G", "1e3", "+1.5Ki" exactly as
+   resource.ParseQuantity does (no surrounding blanks: UnmarshalJSON trims
+   them before parsing). Returns 0 or -1. */
 int kd_quantity_parse (const char *s, kd_quantity_t *q);
-/* The canonical form Kubernetes prints ("0.5" -> "500m", "1000M" -> "1G",
-   "1.5Gi" -> "1536Mi"). Caller frees. */
+/* What Kubernetes prints for the quantity (Quantity.String / MarshalJSON):
+   the kept input text, or the canonical form ("0.5" -> "500m",
+   "1000M" -> "1G", "1.5Gi" -> "1536Mi"). Caller frees. */
 char *kd_quantity_canonical (const kd_quantity_t *q);
+/* Compares the exact values: -1, 0 or 1 (Quantity.Cmp). */
+int kd_quantity_cmp (const kd_quantity_t *a, const kd_quantity_t *b);
+/* Quantity.RoundUp(Milli): rounds away from zero to thousandths (what
+   SetDefaults_ResourceList does to every resource list). */
+void kd_quantity_round_up_milli (kd_quantity_t *q);
 
 /* ---- defaults and validation ------------------------------------------- */
 
