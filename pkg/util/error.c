@@ -1,6 +1,8 @@
 /* The error contract: see include/kubeletd/util.h. */
 #include "kubeletd/util.h"
 
+static char *vformat (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
 static char *
 vformat (const char *fmt, va_list ap)
 {
