@@ -1,0 +1,62 @@
+/* pod: the pods this node should run, as the sources describe them.
+ *
+ * Why: sources (static pod files now; a URL and the API server later) say
+ * what each of their files or feeds wants; the rest of the daemon wants one
+ * answer to "which pods are there", stable and free of conflicts. The store
+ * turns the per-source desired sets into that answer with the kubelet's
+ * rules: a namespace/name already admitted from one source file keeps it
+ * (first wins, a duplicate from another file is refused and logged), and
+ * pods beyond --max-pods are not admitted (logged).
+ *
+ * What it owns: a copy of every desired pod per source, and the admitted
+ * pods (with defaults, status phase Pending and qosClass), sorted by
+ * namespace then name, findable by namespace/name and by uid.
+ *
+ * How to use:
+ *  1. kd_pod_store_new (max_pods).
+ *  2. kd_pod_store_on_change (st, cb, data): told of every add, update
+ *     (same namespace/name, new uid: the file was edited) and remove.
+ *  3. kd_pod_store_set_source (st, source, pods, n): the complete desired set
+ *     of one source file (n = 0: the file is gone). Pods are copied.
+ *  4. kd_pod_store_list / _get / _get_uid to read; kd_pod_store_free.
+ */
+#ifndef KUBELETD_POD_H
+#define KUBELETD_POD_H
+
+#include "kubeletd/api.h"
+
+typedef struct kd_pod_store kd_pod_store_t;
+
+typedef enum
+{
+  KD_POD_ADDED,
+  KD_POD_UPDATED, /* `pod` is the new one; `old` the one it replaces */
+  KD_POD_REMOVED,
+} kd_pod_op_t;
+
+/* `pod` and `old` are valid only during the call. */
+typedef void (*kd_pod_change_cb) (kd_pod_op_t op, const kd_pod_t *pod, const kd_pod_t *old,
+                                  void *data);
+
+/* max_pods < 0: no limit. */
+kd_pod_store_t *kd_pod_store_new (int32_t max_pods);
+void kd_pod_store_free (kd_pod_store_t *st);
+void kd_pod_store_on_change (kd_pod_store_t *st, kd_pod_change_cb cb, void *data);
+
+/* Replaces what `source` (a file path, a URL) wants. Nothing of another
+   source changes, except that a pod it was refused for (duplicate name,
+   max-pods) may now be admitted. */
+void kd_pod_store_set_source (kd_pod_store_t *st, const char *source, kd_pod_t *const *pods,
+                              size_t n);
+
+/* The admitted pods in namespace, then name order. Valid until the next
+   set_source. */
+const kd_pod_t *const *kd_pod_store_list (const kd_pod_store_t *st, size_t *n);
+const kd_pod_t *kd_pod_store_get (const kd_pod_store_t *st, const char *namespace_,
+                                  const char *name);
+const kd_pod_t *kd_pod_store_get_uid (const kd_pod_store_t *st, const char *uid);
+/* The source an admitted pod came from, or NULL. */
+const char *kd_pod_store_source_of (const kd_pod_store_t *st, const char *namespace_,
+                                    const char *name);
+
+#endif

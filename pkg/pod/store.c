@@ -1,0 +1,369 @@
+/* The pod store: per-source desired sets in, one admitted set out.
+
+   Every change of a source runs one reconcile over all sources, so the
+   result depends only on what the sources want now and on what was already
+   admitted (an admitted pod is never displaced by a newcomer):
+     1. each admitted pod is checked against its own source: gone -> removed,
+        new uid -> updated (an edited file), same uid -> kept as it is (a
+        reload of an unchanged file changes nothing, not even config.seen);
+     2. every desired pod not admitted yet, sources in name order and pods in
+        file order, is admitted unless its namespace/name is taken (the
+        kubelet's "duplicate pod name", first wins) or --max-pods is reached.
+   A refusal is logged when it first happens, not at every relist.
+
+   Sizes are bounded by --max-pods (110 by default), so the admitted pods sit
+   in one array sorted by namespace/name: binary search by name, a scan by
+   uid, and GET /pods gets its stable order for free. */
+#include "kubeletd/pod.h"
+
+typedef struct
+{
+  char *source;
+  kd_pod_t **pods;
+  size_t n;
+} kd_store_source_t;
+
+typedef struct
+{
+  kd_pod_t *pod; /* owned copy, with status filled */
+  char *source;
+} kd_store_entry_t;
+
+struct kd_pod_store
+{
+  int32_t max_pods;
+  kd_store_source_t *srcs; /* sorted by source */
+  size_t n_srcs;
+  kd_store_entry_t *pods; /* sorted by namespace, name */
+  size_t n_pods;
+  const kd_pod_t **view; /* kd_pod_store_list's array */
+  kd_strv_t refused;     /* refusals already logged */
+  kd_pod_change_cb cb;
+  void *cb_data;
+};
+
+static const char *
+pod_ns (const kd_pod_t *pod)
+{
+  return pod->metadata.namespace_ ? pod->metadata.namespace_ : "default";
+}
+
+static const char *
+pod_name (const kd_pod_t *pod)
+{
+  return pod->metadata.name ? pod->metadata.name : "";
+}
+
+static int
+key_cmp (const char *ns_a, const char *name_a, const char *ns_b, const char *name_b)
+{
+  int r = strcmp (ns_a, ns_b);
+  return r ? r : strcmp (name_a, name_b);
+}
+
+kd_pod_store_t *
+kd_pod_store_new (int32_t max_pods)
+{
+  kd_pod_store_t *st = xcalloc (1, sizeof (*st));
+  st->max_pods = max_pods;
+  return st;
+}
+
+void
+kd_pod_store_on_change (kd_pod_store_t *st, kd_pod_change_cb cb, void *data)
+{
+  st->cb = cb;
+  st->cb_data = data;
+}
+
+static void
+strv_clear (kd_strv_t *v)
+{
+  for (size_t i = 0; i < v->n; i++)
+    free (v->v[i]);
+  free (v->v);
+  v->v = NULL;
+  v->n = 0;
+}
+
+static void
+source_clear (kd_store_source_t *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    kd_pod_free (s->pods[i]);
+  free (s->pods);
+  s->pods = NULL;
+  s->n = 0;
+}
+
+void
+kd_pod_store_free (kd_pod_store_t *st)
+{
+  if (st == NULL)
+    return;
+  for (size_t i = 0; i < st->n_srcs; i++)
+    {
+      source_clear (&st->srcs[i]);
+      free (st->srcs[i].source);
+    }
+  free (st->srcs);
+  for (size_t i = 0; i < st->n_pods; i++)
+    {
+      kd_pod_free (st->pods[i].pod);
+      free (st->pods[i].source);
+    }
+  free (st->pods);
+  free (st->view);
+  strv_clear (&st->refused);
+  free (st);
+}
+
+/* Index of namespace/name in st->pods, or -(insertion point) - 1. */
+static ssize_t
+find_entry (const kd_pod_store_t *st, const char *ns, const char *name)
+{
+  size_t lo = 0, hi = st->n_pods;
+
+  while (lo < hi)
+    {
+      size_t mid = lo + (hi - lo) / 2;
+      const kd_pod_t *p = st->pods[mid].pod;
+      int r = key_cmp (ns, name, pod_ns (p), pod_name (p));
+
+      if (r == 0)
+        return (ssize_t) mid;
+      if (r < 0)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return -(ssize_t) lo - 1;
+}
+
+static kd_store_source_t *
+find_source (const kd_pod_store_t *st, const char *source)
+{
+  for (size_t i = 0; i < st->n_srcs; i++)
+    if (strcmp (st->srcs[i].source, source) == 0)
+      return &st->srcs[i];
+  return NULL;
+}
+
+/* The first pod of src with namespace/name, or NULL. */
+static const kd_pod_t *
+source_lookup (const kd_store_source_t *src, const char *ns, const char *name, size_t *index)
+{
+  if (src == NULL)
+    return NULL;
+  for (size_t i = 0; i < src->n; i++)
+    if (key_cmp (ns, name, pod_ns (src->pods[i]), pod_name (src->pods[i])) == 0)
+      {
+        if (index)
+          *index = i;
+        return src->pods[i];
+      }
+  return NULL;
+}
+
+static kd_pod_t *
+admitted_copy (const kd_pod_t *desired)
+{
+  kd_pod_t *pod = kd_pod_copy (desired);
+
+  /* Until the runtime reports, a pod is Pending with its QoS class known. */
+  if (pod->status.phase == NULL)
+    pod->status.phase = xstrdup ("Pending");
+  free (pod->status.qos_class);
+  pod->status.qos_class = xstrdup (kd_pod_qos_class (pod));
+  return pod;
+}
+
+static void
+notify (kd_pod_store_t *st, kd_pod_op_t op, const kd_pod_t *pod, const kd_pod_t *old)
+{
+  if (st->cb)
+    st->cb (op, pod, old, st->cb_data);
+}
+
+/* Logs a refusal unless it was logged at the previous reconcile; `now`
+   collects this reconcile's refusals. */
+static void
+refuse (kd_pod_store_t *st, kd_strv_t *now, const char *msg)
+{
+  bool seen = false;
+
+  for (size_t i = 0; i < st->refused.n && !seen; i++)
+    seen = strcmp (st->refused.v[i], msg) == 0;
+  if (!seen)
+    kd_warn ("%s", msg);
+  now->v = xrealloc (now->v, (now->n + 1) * sizeof (char *));
+  now->v[now->n++] = xstrdup (msg);
+}
+
+static void
+reconcile_admitted (kd_pod_store_t *st)
+{
+  for (size_t i = st->n_pods; i-- > 0;)
+    {
+      kd_store_entry_t *e = &st->pods[i];
+      const kd_pod_t *want
+          = source_lookup (find_source (st, e->source), pod_ns (e->pod), pod_name (e->pod), NULL);
+
+      if (want == NULL)
+        {
+          kd_info ("pod %s/%s (uid %s) removed: gone from `%s`", pod_ns (e->pod), pod_name (e->pod),
+                   e->pod->metadata.uid, e->source);
+          notify (st, KD_POD_REMOVED, e->pod, NULL);
+          kd_pod_free (e->pod);
+          free (e->source);
+          memmove (e, e + 1, (st->n_pods - i - 1) * sizeof (*e));
+          st->n_pods--;
+        }
+      else if (!kd_str_eq (want->metadata.uid, e->pod->metadata.uid))
+        {
+          kd_pod_t *old = e->pod;
+
+          e->pod = admitted_copy (want);
+          kd_info ("pod %s/%s updated from `%s`: uid %s -> %s", pod_ns (old), pod_name (old),
+                   e->source, old->metadata.uid, e->pod->metadata.uid);
+          notify (st, KD_POD_UPDATED, e->pod, old);
+          kd_pod_free (old);
+        }
+    }
+}
+
+static void
+admit_new (kd_pod_store_t *st, kd_strv_t *refused_now)
+{
+  for (size_t s = 0; s < st->n_srcs; s++)
+    {
+      const kd_store_source_t *src = &st->srcs[s];
+
+      for (size_t i = 0; i < src->n; i++)
+        {
+          const kd_pod_t *want = src->pods[i];
+          const char *ns = pod_ns (want), *name = pod_name (want);
+          ssize_t at = find_entry (st, ns, name);
+          size_t first = 0;
+          cleanup_free char *msg = NULL;
+
+          if (at >= 0)
+            {
+              const kd_store_entry_t *e = &st->pods[at];
+              bool mine = strcmp (e->source, src->source) == 0
+                          && source_lookup (src, ns, name, &first) != NULL && first == i;
+
+              if (mine)
+                continue;
+              msg = xasprintf ("pod %s/%s from `%s` failed validation due to duplicate pod "
+                               "name, ignoring (already defined by `%s`)",
+                               ns, name, src->source, e->source);
+              refuse (st, refused_now, msg);
+              continue;
+            }
+          if (st->max_pods >= 0 && st->n_pods >= (size_t) st->max_pods)
+            {
+              msg = xasprintf ("pod %s/%s from `%s` not admitted: OutOfpods: Node didn't have "
+                               "enough resource: pods, requested: 1, used: %zu, capacity: %d",
+                               ns, name, src->source, st->n_pods, st->max_pods);
+              refuse (st, refused_now, msg);
+              continue;
+            }
+
+          at = -at - 1;
+          st->pods = xrealloc (st->pods, (st->n_pods + 1) * sizeof (*st->pods));
+          memmove (&st->pods[at + 1], &st->pods[at],
+                   (st->n_pods - (size_t) at) * sizeof (*st->pods));
+          st->pods[at].pod = admitted_copy (want);
+          st->pods[at].source = xstrdup (src->source);
+          st->n_pods++;
+          kd_info ("pod %s/%s (uid %s) added from `%s`", ns, name, want->metadata.uid, src->source);
+          notify (st, KD_POD_ADDED, st->pods[at].pod, NULL);
+        }
+    }
+}
+
+static void
+rebuild_view (kd_pod_store_t *st)
+{
+  st->view = xrealloc (st->view, (st->n_pods + 1) * sizeof (*st->view));
+  for (size_t i = 0; i < st->n_pods; i++)
+    st->view[i] = st->pods[i].pod;
+}
+
+static void
+set_source_pods (kd_pod_store_t *st, const char *source, kd_pod_t *const *pods, size_t n)
+{
+  kd_store_source_t *src = find_source (st, source);
+  size_t at;
+
+  if (src == NULL)
+    {
+      if (n == 0)
+        return;
+      for (at = 0; at < st->n_srcs && strcmp (st->srcs[at].source, source) < 0; at++)
+        ;
+      st->srcs = xrealloc (st->srcs, (st->n_srcs + 1) * sizeof (*st->srcs));
+      memmove (&st->srcs[at + 1], &st->srcs[at], (st->n_srcs - at) * sizeof (*st->srcs));
+      st->n_srcs++;
+      src = &st->srcs[at];
+      memset (src, 0, sizeof (*src));
+      src->source = xstrdup (source);
+    }
+  source_clear (src);
+  if (n == 0)
+    {
+      at = (size_t) (src - st->srcs);
+      free (src->source);
+      memmove (src, src + 1, (st->n_srcs - at - 1) * sizeof (*src));
+      st->n_srcs--;
+      return;
+    }
+  src->pods = xmalloc (n * sizeof (*src->pods));
+  for (size_t i = 0; i < n; i++)
+    src->pods[i] = kd_pod_copy (pods[i]);
+  src->n = n;
+}
+
+void
+kd_pod_store_set_source (kd_pod_store_t *st, const char *source, kd_pod_t *const *pods, size_t n)
+{
+  kd_strv_t refused_now = { 0 };
+
+  set_source_pods (st, source, pods, n);
+  reconcile_admitted (st);
+  admit_new (st, &refused_now);
+  strv_clear (&st->refused);
+  st->refused = refused_now;
+  rebuild_view (st);
+}
+
+const kd_pod_t *const *
+kd_pod_store_list (const kd_pod_store_t *st, size_t *n)
+{
+  *n = st->n_pods;
+  return st->view;
+}
+
+const kd_pod_t *
+kd_pod_store_get (const kd_pod_store_t *st, const char *namespace_, const char *name)
+{
+  ssize_t at = find_entry (st, namespace_, name);
+  return at >= 0 ? st->pods[at].pod : NULL;
+}
+
+const kd_pod_t *
+kd_pod_store_get_uid (const kd_pod_store_t *st, const char *uid)
+{
+  for (size_t i = 0; i < st->n_pods; i++)
+    if (kd_str_eq (st->pods[i].pod->metadata.uid, uid))
+      return st->pods[i].pod;
+  return NULL;
+}
+
+const char *
+kd_pod_store_source_of (const kd_pod_store_t *st, const char *namespace_, const char *name)
+{
+  ssize_t at = find_entry (st, namespace_, name);
+  return at >= 0 ? st->pods[at].source : NULL;
+}
