@@ -599,8 +599,12 @@ kd_pod_make_static (kd_pod_t *pod, const char *node_name, const char *source_pat
 {
   const char *node = node_name ? node_name : "";
   cleanup_free char *lower = xstrdup (node);
-  cleanup_free char *seen = format_seen (seen_ns);
+  cleanup_free char *seen = NULL;
   char *name;
+
+  if (seen_ns == 0)
+    seen_ns = kd_now_ns ();
+  seen = format_seen (seen_ns);
 
   /* applyDefaults: the UID is hashed from the pod as decoded and
      defaulted, before the identity below changes it; a UID in the
@@ -625,6 +629,11 @@ kd_pod_make_static (kd_pod_t *pod, const char *node_name, const char *source_pat
   /* config.go: the source annotation, then the first-seen time */
   strmap_set (&pod->metadata.annotations, "kubernetes.io/config.source", "file");
   strmap_set (&pod->metadata.annotations, "kubernetes.io/config.seen", seen);
+  /* In a cluster the API server stamps the mirror pod; on its own the node
+     is the only clock, so the first-seen time is the creation time (what
+     AGE columns show). */
+  if (pod->metadata.creation_timestamp == 0)
+    pod->metadata.creation_timestamp = seen_ns;
 }
 
 /* ---- QoS (pkg/apis/core/helper/qos) -------------------------------------- */

@@ -127,20 +127,24 @@ validate_resource_name (const char *name, const char *path, kd_field_errors_t *e
   kd_msgs_t m = { 0 };
   bool no_domain = strchr (name, '/') == NULL;
 
+  /* core.ResourceName has a String() method, so Go's field errors print
+     it without quotes. */
   kd_msgs_qualified_name (name, &m);
+  for (size_t i = 0; i < m.n; i++)
+    kd_v_invalid_raw (errs, path, name, m.v[i]);
   if (m.n > 0)
-    kd_v_invalid_msgs (errs, path, name, &m);
+    kd_msgs_free (&m);
   else if (no_domain && !IN_LIST (name, standard_resources) && !is_hugepages (name))
-    kd_v_invalid (errs, path, name, "must be a standard resource type or fully qualified");
+    kd_v_invalid_raw (errs, path, name, "must be a standard resource type or fully qualified");
 
   if (no_domain)
     {
       if (strcmp (name, "cpu") != 0 && strcmp (name, "memory") != 0
           && strcmp (name, "ephemeral-storage") != 0 && !is_hugepages (name))
-        kd_v_invalid (errs, path, name, "must be a standard resource for containers");
+        kd_v_invalid_raw (errs, path, name, "must be a standard resource for containers");
     }
   else if (!is_native_resource (name) && !is_extended_resource (name))
-    kd_v_invalid (errs, path, name, "doesn't follow extended resource name standard");
+    kd_v_invalid_raw (errs, path, name, "doesn't follow extended resource name standard");
 }
 
 /* Parses one quantity and applies ValidateResourceQuantityValue. Returns

@@ -562,9 +562,9 @@ test_resources_quantities_and_limits (void **state)
       pod,
       "spec.containers[0].resources.limits[memory]: Invalid value: \"-1\": must be greater than "
       "or equal to 0",
-      "spec.containers[0].resources.limits[storage-ish]: Invalid value: \"storage-ish\": must be "
+      "spec.containers[0].resources.limits[storage-ish]: Invalid value: storage-ish: must be "
       "a standard resource type or fully qualified",
-      "spec.containers[0].resources.limits[storage-ish]: Invalid value: \"storage-ish\": must be "
+      "spec.containers[0].resources.limits[storage-ish]: Invalid value: storage-ish: must be "
       "a standard resource for containers",
       "spec.containers[0].resources.limits[storage-ish]: Invalid value: \"abc\": quantities must "
       "match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
