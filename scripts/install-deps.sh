@@ -11,7 +11,7 @@ packages=(
   # run
   containernetworking-plugins iptables iproute2
   # tests and the demo image
-  busybox-static docker-registry skopeo curl jq
+  busybox-static docker-registry skopeo curl jq python3
 )
 
 missing=()

@@ -199,6 +199,12 @@ int kd_registry_pull (const kd_registry_opts_t *opts, const kd_image_store_t *s,
    RepoTags; NULL if none). */
 int kd_image_import_path (const kd_image_store_t *s, const char *path, char **manifest_digest,
                           char **ref_name, kd_error_t *err) KD_WUR;
+/* [any thread] The same, choosing among several images of the input the
+   one named `want` (an org.opencontainers.image.ref.name or
+   io.containerd.image.name annotation of a layout, a RepoTags entry of a
+   docker save tar); NULL when the input holds one image (per platform). */
+int kd_image_import_path_ref (const kd_image_store_t *s, const char *path, const char *want,
+                              char **manifest_digest, char **ref_name, kd_error_t *err) KD_WUR;
 
 /* ---- applying the image to a container -------------------------------------- */
 

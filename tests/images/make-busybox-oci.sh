@@ -2,6 +2,8 @@
 # Builds a small, deterministic OCI image layout from Debian's busybox-static,
 # without any network or container engine:
 #   tests/images/make-busybox-oci.sh OUT_DIR [NAME:TAG]
+# ARCH=arm64 (environment) writes another architecture into the config (the
+# binary stays the host's: enough for platform selection tests).
 # The same inputs always give the same digests (sorted tar, fixed owners and
 # mtimes, gzip -n, no timestamps in the config).
 set -euo pipefail
@@ -32,7 +34,7 @@ layer=$(sha256sum "$work/layer.tar.gz" | cut -d' ' -f1)
 layer_size=$(stat -c %s "$work/layer.tar.gz")
 mv "$work/layer.tar.gz" "$out/blobs/sha256/$layer"
 
-arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+arch=${ARCH:-$(dpkg --print-architecture 2>/dev/null || echo amd64)}
 put() { # put FILE -> prints "digest size"
   local d s
   d=$(sha256sum "$1" | cut -d' ' -f1)
