@@ -17,6 +17,16 @@
  *     to join (the runtime's child does that before execve).
  *  4. kd_cgroup_oom_kills () after an exit; kd_cgroup_stats () for /stats.
  *  5. kd_cgroup_destroy (): kills what is left, removes the directories.
+ *
+ * Layouts: v1 uses the cpu, cpuacct (often co-mounted "cpu,cpuacct"),
+ * memory and pids hierarchies. Hybrid uses the same v1 controllers for
+ * every limit and statistic, and also makes each cgroup in the cgroup2 mount
+ * (<root>/unified) to track processes: kd_cgroup_procs_files () lists it
+ * too, and destroy kills through its cgroup.kill. v2 enables cpu, memory and
+ * pids in every ancestor's cgroup.subtree_control; because of the
+ * no-internal-process rule, when a cgroup that holds processes (a pod's
+ * cgroup holding its shim) gets a child, those processes are moved into a
+ * leaf "<path>/init" first.
  */
 #ifndef KUBELETD_CGROUP_H
 #define KUBELETD_CGROUP_H
@@ -86,7 +96,15 @@ int64_t kd_cgroup_quota_from_millis (int64_t millis, int64_t period_us);
 int64_t kd_cgroup_weight_from_shares (int64_t shares);
 /* Kubernetes' oom_score_adj for a container: Guaranteed -997, BestEffort
    1000, Burstable 1000 - (1000 * memory request) / node memory, clamped to
-   2..999 (kubelet pkg/kubelet/qos/policy.go). */
+   3..999, i.e. above 1000 + (-997) and below BestEffort (kubelet
+   pkg/kubelet/qos/policy.go; the "2" of older docs dates from -998). */
 int kd_oom_score_adj (const char *qos_class, int64_t memory_request, int64_t node_memory);
+
+/* The kubelet's pod cgroup path: "<root>/pod<uid>" for Guaranteed,
+   "<root>/burstable/pod<uid>" and "<root>/besteffort/pod<uid>" for the other
+   classes (the QoS parents are made by kd_cgroup_create as plain
+   directories without limits of their own; the pod cgroups carry the
+   limits). A container's cgroup is "<pod path>/<container id>". */
+char *kd_cgroup_pod_path (const char *cgroup_root, const char *qos_class, const char *pod_uid);
 
 #endif
