@@ -1,0 +1,204 @@
+/* Back-off and the restart decision, as the kubelet computes them.
+
+   The kubelet keeps one client-go flowcontrol.Backoff entry per container
+   (key: pod, container name, spec hash) for CrashLoopBackOff and one per
+   pod+image for pulls. Its doBackOff, on every sync of a container that
+   exited and should restart:
+     1. takes the finish time of the latest exited run as eventTime;
+     2. if the entry exists, is not stale (eventTime - lastUpdate <= 600 s,
+        the kubelet's HasExpiredFunc) and now - eventTime < backoff: waits,
+        showing CrashLoopBackOff "back-off <backoff> restarting failed ...";
+     3. otherwise calls Next (a new or stale entry starts at the initial
+        delay, else the delay doubles up to max; lastUpdate = now) and
+        restarts at once.
+   Hence the first restart is immediate, the second waits 10 s after the
+   exit, then 20 s, 40 s ... 300 s; a run that lasts more than 10 minutes
+   after its restart (finish - lastUpdate > 600 s) starts over at 10 s.
+   No jitter: the kubelet builds the Backoff with NewBackOff (jitter 0). */
+#include "kubeletd/podlogic.h"
+
+kd_backoff_cfg_t
+kd_backoff_crashloop_cfg (int64_t initial_ns, int64_t max_ns)
+{
+  kd_backoff_cfg_t c = {
+    .initial_ns = initial_ns > 0 ? initial_ns : KD_CRASHLOOP_INITIAL_NS,
+    .max_ns = max_ns > 0 ? max_ns : KD_CRASHLOOP_MAX_NS,
+    .reset_ns = KD_CRASHLOOP_RESET_NS,
+  };
+  if (c.initial_ns > c.max_ns)
+    c.initial_ns = c.max_ns;
+  return c;
+}
+
+kd_backoff_cfg_t
+kd_backoff_image_cfg (void)
+{
+  kd_backoff_cfg_t c = {
+    .initial_ns = KD_IMAGE_BACKOFF_INITIAL_NS,
+    .max_ns = KD_IMAGE_BACKOFF_MAX_NS,
+    .reset_ns = 2 * KD_IMAGE_BACKOFF_MAX_NS,
+  };
+  return c;
+}
+
+static bool
+expired (const kd_backoff_cfg_t *cfg, const kd_backoff_t *b, int64_t event_ns)
+{
+  return event_ns - b->last_update_ns > cfg->reset_ns;
+}
+
+void
+kd_backoff_next (const kd_backoff_cfg_t *cfg, kd_backoff_t *b, int64_t event_ns, int64_t now_ns)
+{
+  if (!b->set || expired (cfg, b, event_ns))
+    {
+      b->set = true;
+      b->backoff_ns = cfg->initial_ns;
+    }
+  else
+    {
+      int64_t d = b->backoff_ns > cfg->max_ns / 2 ? cfg->max_ns : b->backoff_ns * 2;
+      b->backoff_ns = d < cfg->max_ns ? d : cfg->max_ns;
+    }
+  b->last_update_ns = now_ns;
+}
+
+bool
+kd_backoff_in_backoff_since (const kd_backoff_cfg_t *cfg, const kd_backoff_t *b, int64_t event_ns,
+                             int64_t now_ns)
+{
+  if (!b->set || expired (cfg, b, event_ns))
+    return false;
+  return now_ns - event_ns < b->backoff_ns;
+}
+
+bool
+kd_backoff_in_backoff_since_update (const kd_backoff_cfg_t *cfg, const kd_backoff_t *b,
+                                    int64_t event_ns)
+{
+  if (!b->set || expired (cfg, b, event_ns))
+    return false;
+  return event_ns - b->last_update_ns < b->backoff_ns;
+}
+
+bool
+kd_backoff_gc (const kd_backoff_cfg_t *cfg, kd_backoff_t *b, int64_t now_ns)
+{
+  if (!b->set || now_ns - b->last_update_ns <= cfg->reset_ns)
+    return false;
+  memset (b, 0, sizeof (*b));
+  return true;
+}
+
+bool
+kd_crashloop_check (const kd_backoff_cfg_t *cfg, kd_backoff_t *b, int64_t finished_ns,
+                    int64_t now_ns, int64_t *wait_ns, int64_t *shown_ns)
+{
+  if (kd_backoff_in_backoff_since (cfg, b, finished_ns, now_ns))
+    {
+      if (wait_ns)
+        *wait_ns = finished_ns + b->backoff_ns - now_ns;
+      if (shown_ns)
+        *shown_ns = b->backoff_ns;
+      return true;
+    }
+  kd_backoff_next (cfg, b, finished_ns, now_ns);
+  if (wait_ns)
+    *wait_ns = 0;
+  if (shown_ns)
+    *shown_ns = 0;
+  return false;
+}
+
+bool
+kd_image_backoff_check (const kd_backoff_cfg_t *cfg, const kd_backoff_t *b, int64_t now_ns,
+                        int64_t *wait_ns)
+{
+  bool in = kd_backoff_in_backoff_since_update (cfg, b, now_ns);
+  if (wait_ns)
+    *wait_ns = in ? b->last_update_ns + b->backoff_ns - now_ns : 0;
+  return in;
+}
+
+/* Go's Duration.String: whole units down to seconds with a fraction
+   trimmed of trailing zeros; below one second the largest of ms, µs, ns. */
+static void
+fmt_frac (char *buf, size_t size, uint64_t v, int prec, const char *unit)
+{
+  uint64_t p = 1;
+  for (int i = 0; i < prec; i++)
+    p *= 10;
+  uint64_t whole = v / p, frac = v % p;
+  if (frac == 0)
+    {
+      snprintf (buf, size, "%llu%s", (unsigned long long) whole, unit);
+      return;
+    }
+  char digits[24];
+  snprintf (digits, sizeof (digits), "%0*llu", prec, (unsigned long long) frac);
+  size_t n = strlen (digits);
+  while (n > 0 && digits[n - 1] == '0')
+    digits[--n] = '\0';
+  snprintf (buf, size, "%llu.%s%s", (unsigned long long) whole, digits, unit);
+}
+
+void
+kd_go_duration (int64_t ns, char *buf, size_t size)
+{
+  bool neg = ns < 0;
+  uint64_t u = neg ? (uint64_t) 0 - (uint64_t) ns : (uint64_t) ns;
+  char body[64];
+
+  if (u == 0)
+    snprintf (body, sizeof (body), "0s");
+  else if (u < 1000)
+    snprintf (body, sizeof (body), "%lluns", (unsigned long long) u);
+  else if (u < 1000000)
+    fmt_frac (body, sizeof (body), u, 3, "µs");
+  else if (u < 1000000000)
+    fmt_frac (body, sizeof (body), u, 6, "ms");
+  else
+    {
+      uint64_t secs_ns = u % 60000000000ULL;
+      uint64_t mins = u / 60000000000ULL;
+      char s[40];
+      fmt_frac (s, sizeof (s), secs_ns, 9, "s");
+      if (mins == 0)
+        snprintf (body, sizeof (body), "%s", s);
+      else if (mins < 60)
+        snprintf (body, sizeof (body), "%llum%s", (unsigned long long) mins, s);
+      else
+        snprintf (body, sizeof (body), "%lluh%llum%s", (unsigned long long) (mins / 60),
+                  (unsigned long long) (mins % 60), s);
+    }
+  snprintf (buf, size, "%s%s", neg ? "-" : "", body);
+}
+
+char *
+kd_crashloop_message (int64_t backoff_ns, const char *container, const kd_pod_t *pod)
+{
+  char d[32];
+  cleanup_free char *p = kd_pod_format (pod);
+  kd_go_duration (backoff_ns, d, sizeof (d));
+  return xasprintf ("back-off %s restarting failed container=%s pod=%s", d, container, p);
+}
+
+bool
+kd_container_is_sidecar (const kd_container_t *c)
+{
+  return c->restart_policy && strcmp (c->restart_policy, "Always") == 0;
+}
+
+bool
+kd_should_restart (const char *pod_policy, int32_t exit_code, bool is_init, bool is_sidecar)
+{
+  if (is_init && is_sidecar)
+    return true;
+  if (is_init && exit_code == 0)
+    return false;
+  if (pod_policy == NULL || strcmp (pod_policy, "Always") == 0)
+    return true;
+  if (strcmp (pod_policy, "OnFailure") == 0)
+    return exit_code != 0;
+  return false;
+}
