@@ -245,6 +245,24 @@ cmd_start (int argc, char **argv)
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGHUP, &sa, NULL);
 
+  /* A live shim already owns this pod directory: starting a second one
+     would steal its socket and namespace handles. */
+  {
+    cleanup_free char *pidfile = xasprintf ("%s/shim.pid", pod_dir);
+    cleanup_free char *text = NULL;
+    long old;
+    if (kd_read_file (pidfile, 64, &text, NULL, NULL) == 0 && (old = strtol (text, NULL, 10)) > 0
+        && kill ((pid_t) old, 0) == 0)
+      {
+        /* Not `goto fail`: the files belong to the running shim. */
+        kd_make_error (&err, 0, "a shim (pid %ld) already runs for `%s`", old, pod_dir);
+        report (ready_fd, err->msg);
+        kd_error_release (&err);
+        free (procs);
+        return 1;
+      }
+  }
+
   /* 1. */
   {
     cleanup_free char *ns = xasprintf ("%s/ns", pod_dir);
