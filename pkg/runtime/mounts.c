@@ -408,7 +408,9 @@ kd_rt_setup_rootfs (const kd_ctr_spec_t *spec, kd_error_t *err)
   if (spec->cwd != NULL && spec->cwd[0] == '/' && spec->cwd[1] != '\0')
     {
       kd_error_t ignored = NULL;
-      cleanup_close int fd = open_target (rootfd, spec->cwd, true, &ignored);
+      int fd = open_target (rootfd, spec->cwd, true, &ignored);
+      if (fd >= 0)
+        close (fd);
       kd_error_release (&ignored);
     }
   /* 7. pivot_root(".", "."): the old root ends up on top of the new one
