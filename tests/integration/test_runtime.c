@@ -785,7 +785,7 @@ test_exec_enters_the_running_container (void **state)
   pid_t pid = -1;
   kd_error_t err = NULL;
   cleanup_free char *p = NULL, *cmd = NULL, *mounts = NULL, *stat = NULL, *sc = NULL;
-  cleanup_free char *type = NULL, *opts = NULL, *bad = NULL;
+  cleanup_free char *type = NULL, *opts = NULL;
   siginfo_t si;
 
   spec_init (&s, "sleep", "60", NULL);
