@@ -208,10 +208,6 @@ bool kd_image_backoff_check (const kd_backoff_cfg_t *cfg, const kd_backoff_t *b,
    (the CrashLoopBackOff waiting message; Go's duration spelling). */
 char *kd_crashloop_message (int64_t backoff_ns, const char *container, const kd_pod_t *pod);
 
-/* Go's time.Duration.String (): "0s", "1.2s", "20s", "2m40s", "5m0s",
-   "1h0m0s", "350ms". buf >= 32. */
-void kd_go_duration (int64_t ns, char *buf, size_t size);
-
 /* Whether a container that exited with exit_code is started again.
    pod_policy is spec.restartPolicy ("Always" when NULL). Sidecars (init
    containers with restartPolicy Always) always restart; an init container

@@ -119,6 +119,8 @@ void kd_format_time (int64_t unix_ns, char *buf, size_t size);
 /* "2026-11-30T04:15:10.123456789Z" into buf (>= 40). */
 void kd_format_time_nano (int64_t unix_ns, char *buf, size_t size);
 int kd_parse_time (const char *s, int64_t *unix_ns);
+/* Go's time.Duration.String(): "0s", "1.5s", "2m0s", "1h0m0s", "300ms". */
+void kd_go_duration (int64_t ns, char *buf, size_t size);
 int64_t kd_now_ns (void);       /* CLOCK_REALTIME */
 int64_t kd_monotonic_ns (void); /* CLOCK_MONOTONIC */
 

@@ -322,39 +322,6 @@ kd_go_quote (const char *s)
 }
 
 void
-kd_go_duration (uint64_t ms, char *buf, size_t size)
-{
-  uint64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
-  char sec[32];
-  int off = 0;
-
-  if (ms == 0)
-    {
-      snprintf (buf, size, "0s");
-      return;
-    }
-  if (ms < 1000)
-    {
-      snprintf (buf, size, "%" PRIu64 "ms", ms);
-      return;
-    }
-  if (frac)
-    {
-      int n = snprintf (sec, sizeof (sec), "%" PRIu64 ".%03" PRIu64, s, frac);
-      while (n > 0 && sec[n - 1] == '0')
-        sec[--n] = '\0';
-    }
-  else
-    snprintf (sec, sizeof (sec), "%" PRIu64, s);
-  if (h)
-    off = snprintf (buf, size, "%" PRIu64 "h%" PRIu64 "m", h, m);
-  else if (m)
-    off = snprintf (buf, size, "%" PRIu64 "m", m);
-  if (off >= 0 && (size_t) off < size)
-    snprintf (buf + off, size - (size_t) off, "%ss", sec);
-}
-
-void
 kd_go_errno (int errnum, char *buf, size_t size)
 {
   snprintf (buf, size, "%s", strerror (errnum));

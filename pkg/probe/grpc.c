@@ -134,7 +134,7 @@ report_rpc_error (grpc_probe_t *g, int code, const char *desc)
   char dur[32];
   cleanup_free char *msg = NULL;
 
-  kd_go_duration (g->timeout_ms, dur, sizeof (dur));
+  kd_go_duration ((int64_t) g->timeout_ms * 1000000, dur, sizeof (dur));
   if (code == 12)
     msg = xasprintf ("error: this server does not implement the grpc health protocol "
                      "(grpc.health.v1.Health): %s",
@@ -484,7 +484,7 @@ on_deadline (uv_timer_t *t)
   grpc_probe_t *g = t->data;
   char dur[32];
 
-  kd_go_duration (g->timeout_ms, dur, sizeof (dur));
+  kd_go_duration ((int64_t) g->timeout_ms * 1000000, dur, sizeof (dur));
   if (g->ready)
     {
       report_rpc_error (g, 4, "context deadline exceeded");

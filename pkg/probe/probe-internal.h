@@ -162,7 +162,6 @@ kd_attempt_t *kd_grpc_start (uv_loop_t *loop, const char *host, int port, const 
 char *kd_go_quote (const char *s);
 /* Go's time.Duration String for a whole number of milliseconds ("1s",
    "1m30s", "500ms"). */
-void kd_go_duration (uint64_t ms, char *buf, size_t size);
 /* Go's errno text: strerror with a lower-case first letter. */
 void kd_go_errno (int errnum, char *buf, size_t size);
 /* net.JoinHostPort */

@@ -225,3 +225,57 @@ kd_parse_bytes (const char *s, int64_t *bytes)
       }
   return -1;
 }
+
+/* Go's Duration.String: whole units down to seconds with a fraction
+   trimmed of trailing zeros; below one second the largest of ms, µs, ns. */
+static void
+fmt_frac (char *buf, size_t size, uint64_t v, int prec, const char *unit)
+{
+  uint64_t p = 1;
+  for (int i = 0; i < prec; i++)
+    p *= 10;
+  uint64_t whole = v / p, frac = v % p;
+  if (frac == 0)
+    {
+      snprintf (buf, size, "%llu%s", (unsigned long long) whole, unit);
+      return;
+    }
+  char digits[24];
+  snprintf (digits, sizeof (digits), "%0*llu", prec, (unsigned long long) frac);
+  size_t n = strlen (digits);
+  while (n > 0 && digits[n - 1] == '0')
+    digits[--n] = '\0';
+  snprintf (buf, size, "%llu.%s%s", (unsigned long long) whole, digits, unit);
+}
+
+void
+kd_go_duration (int64_t ns, char *buf, size_t size)
+{
+  bool neg = ns < 0;
+  uint64_t u = neg ? (uint64_t) 0 - (uint64_t) ns : (uint64_t) ns;
+  char body[64];
+
+  if (u == 0)
+    snprintf (body, sizeof (body), "0s");
+  else if (u < 1000)
+    snprintf (body, sizeof (body), "%lluns", (unsigned long long) u);
+  else if (u < 1000000)
+    fmt_frac (body, sizeof (body), u, 3, "µs");
+  else if (u < 1000000000)
+    fmt_frac (body, sizeof (body), u, 6, "ms");
+  else
+    {
+      uint64_t secs_ns = u % 60000000000ULL;
+      uint64_t mins = u / 60000000000ULL;
+      char s[40];
+      fmt_frac (s, sizeof (s), secs_ns, 9, "s");
+      if (mins == 0)
+        snprintf (body, sizeof (body), "%s", s);
+      else if (mins < 60)
+        snprintf (body, sizeof (body), "%llum%s", (unsigned long long) mins, s);
+      else
+        snprintf (body, sizeof (body), "%lluh%llum%s", (unsigned long long) (mins / 60),
+                  (unsigned long long) (mins % 60), s);
+    }
+  snprintf (buf, size, "%s%s", neg ? "-" : "", body);
+}
