@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cni-internal.h"
+#include "kubeletd/metrics.h"
 
 extern char **environ;
 
@@ -323,6 +324,7 @@ typedef struct
   json_t *cached_pm; /* DEL: the port mappings given at ADD */
   char *first_err;
   char *version_type;
+  int64_t start_ns; /* monotonic, for the operation metrics */
 } op_t;
 
 void
@@ -413,6 +415,9 @@ static void
 op_complete (op_t *op, const kd_cni_result_t *result, const char *err)
 {
   kd_cni_t *cni = op->cni;
+  if (op->cmd != CMD_VERSION)
+    kd_metrics_cni_operation (cmd_names[op->cmd],
+                              (double) (kd_monotonic_ns () - op->start_ns) / 1e9, err != NULL);
   if (op->cb)
     op->cb (cni, result, err, op->data);
   op_free (op);
@@ -656,6 +661,7 @@ op_new (kd_cni_t *cni, int cmd, const kd_cni_net_t *net, const kd_cni_runtime_t 
   kd_cni_runtime_t empty = { 0 };
   op->cni = cni;
   op->cmd = cmd;
+  op->start_ns = kd_monotonic_ns ();
   op->net = net ? kd_cni_net_copy (net) : NULL;
   kd_cni_rt_copy (&op->rt, rt ? rt : &empty);
   op->cb = cb;

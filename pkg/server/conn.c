@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "kubeletd/metrics.h"
 #include "server-internal.h"
 
 /* Unparsed bytes read ahead while a request is being answered. */
@@ -354,6 +355,8 @@ static void
 response_done (kd_http_conn_t *conn)
 {
   log_request (conn);
+  kd_metrics_http_request (conn->req.method, conn->route, conn->status,
+                           (double) (kd_monotonic_ns () - conn->start_ns) / 1e9);
   conn->handler_active = false;
   conn->on_close = NULL;
   conn->on_close_data = NULL;
@@ -761,6 +764,7 @@ on_message_begin (http_parser *p)
   conn->parse_status = 0;
   conn->req.method = NULL;
   conn->status = 0;
+  conn->route = NULL;
   conn->start_ns = kd_monotonic_ns ();
   conn->state = KD_CONN_READING;
   /* From the first byte, not reset by later ones: a client that trickles

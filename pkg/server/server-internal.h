@@ -108,11 +108,12 @@ struct kd_http_conn
   kd_http_request_t req;
   char *req_path;
   char *req_query;
-  bool head;        /* HEAD: headers only */
-  bool keep_alive;  /* after this answer */
-  bool chunked;     /* the stream uses chunked coding (HTTP/1.1) */
-  int64_t start_ns; /* monotonic, first byte of the request */
-  int status;       /* of the answer, for the log */
+  bool head;         /* HEAD: headers only */
+  bool keep_alive;   /* after this answer */
+  bool chunked;      /* the stream uses chunked coding (HTTP/1.1) */
+  int64_t start_ns;  /* monotonic, first byte of the request */
+  int status;        /* of the answer, for the log */
+  const char *route; /* the matched route's pattern (metrics), NULL if none */
 
   uid_t peer_uid;
   gid_t peer_gid;

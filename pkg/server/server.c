@@ -324,6 +324,7 @@ kd_server_dispatch (kd_server_t *srv, kd_http_conn_t *conn)
       if (strcmp (r->method, method) == 0 || (head && strcmp (r->method, "GET") == 0))
         {
           kd_buf_free (&allow);
+          conn->route = r->path;
           r->fn (conn, &conn->req, r->data);
           return;
         }
