@@ -41,6 +41,8 @@
 #define KD_DEFAULT_MAX_PODS            110
 #define KD_DEFAULT_CONTAINER_LOG_MAX   (10 * 1024 * 1024)
 #define KD_DEFAULT_CONTAINER_LOG_FILES 5
+#define KD_DEFAULT_IMAGE_GC_HIGH       85
+#define KD_DEFAULT_IMAGE_GC_LOW        80
 #define KD_SOCKET_NAME                 "kubeletd.sock"
 
 typedef struct
@@ -74,7 +76,9 @@ typedef struct
   /* images */
   kd_registry_mirror_t *registry_mirrors;
   size_t n_registry_mirrors;
-  kd_strv_t insecure_registries; /* HOST or HOST:PORT */
+  kd_strv_t insecure_registries;   /* HOST or HOST:PORT */
+  int32_t image_gc_high_threshold; /* percent of disk use that starts image GC */
+  int32_t image_gc_low_threshold;  /* percent it collects down to */
 
   /* containers */
   int64_t crashloop_backoff_initial_ms;
@@ -84,6 +88,11 @@ typedef struct
   int32_t container_log_max_files;
   char *cgroup_root;
   bool seccomp_default;
+
+  /* kubeletd-specific (no kubelet flag) */
+  char *network_bridge;   /* --network-bridge: the built-in network's bridge (default kubeletd0) */
+  char *shim_path;        /* --shim-path (hidden): the kubeletd-shim executable */
+  bool stop_pods_on_exit; /* --stop-pods-on-exit: tear every pod down on SIGTERM */
 
   /* control plane */
   char *config_file;

@@ -55,6 +55,11 @@ const kd_pod_t *const *kd_pod_store_list (const kd_pod_store_t *st, size_t *n);
 const kd_pod_t *kd_pod_store_get (const kd_pod_store_t *st, const char *namespace_,
                                   const char *name);
 const kd_pod_t *kd_pod_store_get_uid (const kd_pod_store_t *st, const char *uid);
+/* Replaces the status of the admitted pod with this uid (copied; nothing
+   happens when no admitted pod has it: the pod was removed or replaced).
+   GET /pods shows it at once. */
+void kd_pod_store_set_status (kd_pod_store_t *st, const char *uid, const kd_pod_status_t *status);
+
 /* The source an admitted pod came from, or NULL. */
 const char *kd_pod_store_source_of (const kd_pod_store_t *st, const char *namespace_,
                                     const char *name);

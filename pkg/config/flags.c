@@ -51,6 +51,10 @@ static const kd_flag_t flags[] = {
     "pull HOST's images from URL first (repeatable)" },
   { "insecure-registry", 0, KD_SET_INSECURE_REGISTRY, false, "HOST[:PORT]",
     "registry reached over plain HTTP (repeatable)" },
+  { "image-gc-high-threshold", 0, KD_SET_IMAGE_GC_HIGH_THRESHOLD, false, "PERCENT",
+    "disk usage after which image garbage collection always runs; 100 disables it (default 85)" },
+  { "image-gc-low-threshold", 0, KD_SET_IMAGE_GC_LOW_THRESHOLD, false, "PERCENT",
+    "disk usage image garbage collection frees down to (default 80)" },
   { "crashloop-backoff-initial", 0, KD_SET_CRASHLOOP_BACKOFF_INITIAL, false, "DURATION",
     "first CrashLoopBackOff delay (default 10s)" },
   { "crashloop-backoff-max", 0, KD_SET_CRASHLOOP_BACKOFF_MAX, false, "DURATION",
@@ -64,6 +68,12 @@ static const kd_flag_t flags[] = {
     "parent cgroup of the pods (default \"" KD_DEFAULT_CGROUP_ROOT "\")" },
   { "seccomp-default", 0, KD_SET_SECCOMP_DEFAULT, true, NULL,
     "RuntimeDefault seccomp for containers that set none (default true)" },
+  { "network-bridge", 0, KD_SET_NETWORK_BRIDGE, false, "NAME",
+    "bridge of the built-in pod network (kubeletd-specific; default \"kubeletd0\")" },
+  { "stop-pods-on-exit", 0, KD_SET_STOP_PODS_ON_EXIT, true, NULL,
+    "stop and tear down every pod on SIGTERM instead of leaving them running "
+    "(kubeletd-specific)" },
+  { "shim-path", 0, KD_SET_SHIM_PATH, false, "PATH", NULL },
   { "kubeconfig", 0, KD_SET_KUBECONFIG, false, "FILE", "kubeconfig of the API server" },
   { "v", 'v', KD_SET_VERBOSITY, false, "N", "log verbosity (default 0)" },
   { "logging-format", 0, KD_SET_LOGGING_FORMAT, false, "FORMAT",
@@ -91,6 +101,8 @@ kd_config_init (kd_config_t *cfg)
   cfg->container_log_max_files = KD_DEFAULT_CONTAINER_LOG_FILES;
   cfg->cgroup_root = xstrdup (KD_DEFAULT_CGROUP_ROOT);
   cfg->seccomp_default = true;
+  cfg->image_gc_high_threshold = KD_DEFAULT_IMAGE_GC_HIGH;
+  cfg->image_gc_low_threshold = KD_DEFAULT_IMAGE_GC_LOW;
 }
 
 static void
@@ -132,6 +144,8 @@ kd_config_free (kd_config_t *cfg)
   free (cfg->registry_mirrors);
   strv_free (&cfg->insecure_registries);
   free (cfg->cgroup_root);
+  free (cfg->network_bridge);
+  free (cfg->shim_path);
   free (cfg->config_file);
   free (cfg->kubeconfig);
   strv_free (&cfg->warnings);
@@ -333,6 +347,20 @@ kd_config_set_value (kd_config_t *cfg, kd_setting_t id, const char *value, kd_er
       return add_registry_mirror (cfg, value, err);
     case KD_SET_INSECURE_REGISTRY:
       return add_insecure_registry (cfg, value, err);
+    case KD_SET_IMAGE_GC_HIGH_THRESHOLD:
+      return parse_int32 (value, &cfg->image_gc_high_threshold, err);
+    case KD_SET_IMAGE_GC_LOW_THRESHOLD:
+      return parse_int32 (value, &cfg->image_gc_low_threshold, err);
+    case KD_SET_NETWORK_BRIDGE:
+      if (*value == '\0' || strlen (value) > 15 || strchr (value, '/') || strchr (value, ' '))
+        return kd_make_error (err, 0, "invalid interface name");
+      set_str (&cfg->network_bridge, value);
+      return 0;
+    case KD_SET_SHIM_PATH:
+      set_str (&cfg->shim_path, value);
+      return 0;
+    case KD_SET_STOP_PODS_ON_EXIT:
+      return parse_bool (value, &cfg->stop_pods_on_exit, err);
     case KD_SET_CONFIG:
       set_str (&cfg->config_file, value);
       return 0;
@@ -468,6 +496,23 @@ finish (kd_config_t *cfg, kd_error_t *err)
                             "--crashloop-backoff-initial %s",
                             d, i);
     }
+  /* ValidateKubeletConfiguration's image GC checks, in its order. */
+  if (cfg->image_gc_high_threshold < 0 || cfg->image_gc_high_threshold > 100)
+    return kd_make_error (err, 0,
+                          "invalid configuration: imageGCHighThresholdPercent "
+                          "(--image-gc-high-threshold) %d must be between 0 and 100, inclusive",
+                          cfg->image_gc_high_threshold);
+  if (cfg->image_gc_low_threshold < 0 || cfg->image_gc_low_threshold > 100)
+    return kd_make_error (err, 0,
+                          "invalid configuration: imageGCLowThresholdPercent "
+                          "(--image-gc-low-threshold) %d must be between 0 and 100, inclusive",
+                          cfg->image_gc_low_threshold);
+  if (cfg->image_gc_low_threshold >= cfg->image_gc_high_threshold)
+    return kd_make_error (err, 0,
+                          "invalid configuration: imageGCLowThresholdPercent "
+                          "(--image-gc-low-threshold) %d must be less than "
+                          "imageGCHighThresholdPercent (--image-gc-high-threshold) %d",
+                          cfg->image_gc_low_threshold, cfg->image_gc_high_threshold);
   if (cfg->container_log_max_files < 2)
     return kd_make_error (err, 0,
                           "invalid configuration: containerLogMaxFiles (--container-log-max-files) "
@@ -611,6 +656,8 @@ kd_config_usage (FILE *out)
       const kd_flag_t *f = &flags[i];
       cleanup_free char *left = NULL;
 
+      if (f->help == NULL)
+        continue; /* hidden */
       if (f->shorthand)
         left = xasprintf ("-%c, --%s%s%s", f->shorthand, f->name, f->arg ? " " : "",
                           f->arg ? f->arg : "");

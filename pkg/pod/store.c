@@ -367,3 +367,17 @@ kd_pod_store_source_of (const kd_pod_store_t *st, const char *namespace_, const 
   ssize_t at = find_entry (st, namespace_, name);
   return at >= 0 ? st->pods[at].source : NULL;
 }
+
+void
+kd_pod_store_set_status (kd_pod_store_t *st, const char *uid, const kd_pod_status_t *status)
+{
+  for (size_t i = 0; i < st->n_pods; i++)
+    {
+      kd_pod_t *pod = st->pods[i].pod;
+      if (!kd_str_eq (pod->metadata.uid, uid))
+        continue;
+      kd_type_free (&kd_type_pod_status, &pod->status);
+      kd_type_copy (&kd_type_pod_status, &pod->status, status);
+      return;
+    }
+}

@@ -317,6 +317,40 @@ test_out_of_range_settings_use_kubelet_validation_messages (void **state)
 }
 
 static void
+test_image_gc_thresholds_default_to_85_and_80 (void **state)
+{
+  kd_config_t cfg;
+
+  assert_int_equal (parse (&cfg, NULL, "--hostname-override", "n1", NULL), 0);
+  assert_int_equal (cfg.image_gc_high_threshold, 85);
+  assert_int_equal (cfg.image_gc_low_threshold, 80);
+  kd_config_free (&cfg);
+  assert_int_equal (parse (&cfg, NULL, "--hostname-override", "n1", "--image-gc-high-threshold",
+                           "100", "--image-gc-low-threshold=0", NULL),
+                    0);
+  assert_int_equal (cfg.image_gc_high_threshold, 100);
+  assert_int_equal (cfg.image_gc_low_threshold, 0);
+  kd_config_free (&cfg);
+}
+
+static void
+test_image_gc_thresholds_use_kubelet_validation_messages (void **state)
+{
+  expect_error ("invalid configuration: imageGCHighThresholdPercent (--image-gc-high-threshold) "
+                "101 must be between 0 and 100, inclusive",
+                "--hostname-override=n", "--image-gc-high-threshold=101", NULL);
+  expect_error ("invalid configuration: imageGCLowThresholdPercent (--image-gc-low-threshold) "
+                "-1 must be between 0 and 100, inclusive",
+                "--hostname-override=n", "--image-gc-low-threshold=-1", NULL);
+  expect_error ("invalid configuration: imageGCLowThresholdPercent (--image-gc-low-threshold) 85 "
+                "must be less than imageGCHighThresholdPercent (--image-gc-high-threshold) 85",
+                "--hostname-override=n", "--image-gc-low-threshold=85", NULL);
+  expect_error ("invalid argument \"x\" for \"--image-gc-high-threshold\" flag: "
+                "strconv.ParseInt: parsing \"x\": invalid syntax",
+                "--hostname-override=n", "--image-gc-high-threshold", "x", NULL);
+}
+
+static void
 test_socket_path_longer_than_sun_path_is_refused (void **state)
 {
   char longdir[200];
@@ -557,6 +591,8 @@ main (void)
     cmocka_unit_test (test_bad_values_name_the_flag_and_the_value),
     cmocka_unit_test (test_unknown_and_incomplete_flags_use_pflag_messages),
     cmocka_unit_test (test_out_of_range_settings_use_kubelet_validation_messages),
+    cmocka_unit_test (test_image_gc_thresholds_default_to_85_and_80),
+    cmocka_unit_test (test_image_gc_thresholds_use_kubelet_validation_messages),
     cmocka_unit_test (test_socket_path_longer_than_sun_path_is_refused),
     cmocka_unit_test (test_help_and_version_skip_the_rest),
     cmocka_unit_test (test_config_file_sets_kubelet_fields),
