@@ -144,9 +144,86 @@ void kd_table_free (kd_table_t *t);
 void kd_cli_print_pods (const json_t *pods, bool wide, bool all_namespaces, bool no_headers,
                         int64_t now_ns, FILE *out);
 
+/* ---- images (pkg/cli/images.c, pull.c): docker's columns and words ---- */
+
+/* go-units HumanSizeWithPrecision (n, 3): "512B", "1.23kB", "4.26MB". */
+char *kd_cli_human_size (int64_t bytes);
+/* go-units HumanDuration + " ago": "2 days ago", "About an hour ago";
+   "N/A" for a missing time. */
+char *kd_cli_human_ago (const char *rfc3339, int64_t now_ns);
+/* "docker.io/library/busybox" -> "busybox", "docker.io/x/y" -> "x/y". */
+char *kd_cli_familiar_name (const char *repo);
+/* 12 hex digits without "sha256:", or the whole id with no_trunc. */
+char *kd_cli_short_id (const char *id, bool no_trunc);
+/* `images` of GET /images' array: REPOSITORY TAG [DIGEST] IMAGE ID CREATED SIZE. */
+void kd_cli_print_images (const json_t *images, bool quiet, bool digests, bool no_trunc,
+                          int64_t now_ns, FILE *out);
+/* `history` of GET /images/<ref>/history: IMAGE CREATED CREATED BY SIZE COMMENT. */
+void kd_cli_print_history (const json_t *rows, bool no_trunc, bool quiet, int64_t now_ns,
+                           FILE *out);
+
+/* ---- ps (pkg/cli/ps.c, ps_filter.c): docker's container list ---------- */
+
+typedef struct kd_ps_filter kd_ps_filter_t;
+
+/* Adds one `-f KEY=VALUE` to *f (allocated on first use). Keys: id (prefix
+   of the container ID), name (a regular expression, as docker matches
+   names), pod (the exact pod name, or NAMESPACE/NAME), label (pod label `K`
+   or `K=V`), status (created, running, exited, waiting, restarting),
+   exited (an exit code), ancestor (an image by name, name:tag, name@digest
+   or digest/ID prefix). Repeating a key ORs its values, except label whose
+   values must all match (docker's MatchKVList); different keys AND.
+   Errors read as docker's ("invalid filter 'x'", "invalid filter
+   'status=x'", "strconv.Atoi: parsing \"x\": invalid syntax"). */
+int kd_ps_filter_add (kd_ps_filter_t **f, const char *arg, kd_error_t *err) KD_WUR;
+void kd_ps_filter_free (kd_ps_filter_t *f);
+
+/* The config object of an image ({"Entrypoint":[..],"Cmd":[..]}), looked up
+   by the status' imageID or else the spec's image; NULL when unknown. */
+typedef const json_t *(*kd_ps_image_config_fn) (const char *image_id, const char *image,
+                                                void *data);
+
+typedef struct
+{
+  bool all;      /* -a */
+  bool quiet;    /* -q: IDs only */
+  bool no_trunc; /* full IDs and commands */
+  const kd_ps_filter_t *filter;
+  kd_ps_image_config_fn image_config; /* NULL: the spec's command only */
+  void *image_config_data;
+} kd_ps_opts_t;
+
+/* Prints the containers of pods (a JSON array of v1 Pods) as `docker ps`:
+   CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAME, POD; newest
+   first. */
+void kd_cli_print_ps (const json_t *pods, const kd_ps_opts_t *o, int64_t now_ns, FILE *out);
+
+/* ---- describe (pkg/cli/describe.c) -------------------------------------- */
+
+/* Prints a v1 Pod as `kubectl describe pod` does. events: the items of a v1
+   EventList (the pod's own are picked out); NULL leaves the Events section
+   out (--show-events=false). Times print in the local time zone. */
+void kd_cli_describe_pod (const json_t *pod, const json_t *events, int64_t now_ns, FILE *out);
+
 /* ---- commands ---------------------------------------------------------- */
 
+int kd_cli_images (kd_cli_t *cli, int argc, char **argv);
+int kd_cli_pull (kd_cli_t *cli, int argc, char **argv);
+int kd_cli_rmi (kd_cli_t *cli, int argc, char **argv);
+int kd_cli_history (kd_cli_t *cli, int argc, char **argv);
+int kd_cli_inspect (kd_cli_t *cli, int argc, char **argv);
+int kd_cli_import (kd_cli_t *cli, int argc, char **argv);
+/* `image import|ls|pull|rm|history|inspect`. */
+int kd_cli_image (kd_cli_t *cli, int argc, char **argv);
+
 int kd_cli_get (kd_cli_t *cli, int argc, char **argv);
+/* `top [pods] [--containers]` (pkg/cli/top.c): GET /stats/summary as kubectl top. */
+int kd_cli_top (kd_cli_t *cli, int argc, char **argv);
+int kd_cli_ps (kd_cli_t *cli, int argc, char **argv);
+int kd_cli_describe (kd_cli_t *cli, int argc, char **argv);
+/* `logs [-f] [-p] [--tail N] [--timestamps] [--since D] [--since-time T]
+   [--limit-bytes N] POD [-c CONTAINER]` (pkg/cli/logs.c). */
+int kd_cli_logs (kd_cli_t *cli, int argc, char **argv);
 int kd_cli_validate (kd_cli_t *cli, int argc, char **argv);
 int kd_cli_version (kd_cli_t *cli, int argc, char **argv);
 /* Dispatches argv[0] (the command word); prints the usage for none or

@@ -1,4 +1,5 @@
-/* client: HTTP GET to kubeletd's status API over its Unix socket.
+/* client: HTTP requests (GET, POST, DELETE) to kubeletd's status API over
+ * its Unix socket.
  *
  * Why: kubeletctl (and the tests) talk to the daemon only through the
  * socket; every command needs the same connect, timeout and error handling,
@@ -52,6 +53,25 @@ void kd_client_set_opts (const kd_client_opts_t *opts);
 int kd_client_get (const char *socket_path, const char *path, kd_client_response_t *resp,
                    kd_error_t *err) KD_WUR;
 void kd_client_response_free (kd_client_response_t *resp);
+
+/* Any method ("GET", "POST" without a body, "DELETE"); timeout_ms 0 = the
+   timeout of kd_client_set_opts (a pull may need much longer). Safe to
+   call from two threads at once (each request has its own handle). */
+int kd_client_request (const char *socket_path, const char *method, const char *path,
+                       long timeout_ms, kd_client_response_t *resp, kd_error_t *err) KD_WUR;
+/* kd_client_get_json for any method. */
+int kd_client_request_json (const char *socket_path, const char *method, const char *path,
+                            long timeout_ms, json_t **out, long *code, kd_error_t *err) KD_WUR;
+
+/* Takes each piece of a streamed body as it arrives; false stops the
+   transfer (the call then fails). */
+typedef bool (*kd_client_stream_fn) (const char *data, size_t len, void *user);
+/* GET path with no total timeout (only the connect timeout): a 2xx body
+   goes to fn piece by piece as the server sends it (`logs -f`); any other
+   answer is collected into resp->body as kd_client_get does. resp->code
+   tells which; resp->body is "" after a 2xx. */
+int kd_client_get_stream (const char *socket_path, const char *path, kd_client_stream_fn fn,
+                          void *user, kd_client_response_t *resp, kd_error_t *err) KD_WUR;
 
 /* GET and parse a JSON body. Non-2xx answers fail with the message of the
    v1 Status body (or "the server returned HTTP 500: <body>"). code may be

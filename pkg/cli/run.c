@@ -11,6 +11,16 @@ typedef struct
 
 static const command_t commands[] = {
   { "get", kd_cli_get, "Display one or many pods" },
+  { "logs", kd_cli_logs, "Print the logs for a container in a pod" },
+  { "describe", kd_cli_describe, "Show details of a pod, with its events" },
+  { "ps", kd_cli_ps, "List containers" },
+  { "top", kd_cli_top, "Display resource (CPU/memory) usage of pods" },
+  { "images", kd_cli_images, "List images" },
+  { "pull", kd_cli_pull, "Pull an image from a registry" },
+  { "rmi", kd_cli_rmi, "Remove one or more images" },
+  { "history", kd_cli_history, "Show the history of an image" },
+  { "inspect", kd_cli_inspect, "Display detailed information on images" },
+  { "image", kd_cli_image, "Manage images (import, ls, pull, rm, history, inspect)" },
   { "validate", kd_cli_validate, "Check pod manifests offline, with positions for every error" },
   { "version", kd_cli_version, "Print the client and server version information" },
 };

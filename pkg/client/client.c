@@ -1,5 +1,6 @@
-/* HTTP GET over kubeletd's Unix socket with libcurl: see include/kubeletd/client.h. */
+/* HTTP requests over kubeletd's Unix socket with libcurl: see include/kubeletd/client.h. */
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include "kubeletd/client.h"
 
@@ -30,16 +31,19 @@ kd_client_set_opts (const kd_client_opts_t *opts)
 }
 
 static void
+curl_global_setup (void)
+{
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
+static void
 curl_init_once (void)
 {
-  static bool done;
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-  if (!done)
-    {
-      /* The only global setup libcurl needs; the process is single-threaded. */
-      curl_global_init (CURL_GLOBAL_DEFAULT);
-      done = true;
-    }
+  /* `kubeletctl pull` polls the progress while another thread waits for
+     the answer: the global setup must happen once across threads. */
+  pthread_once (&once, curl_global_setup);
 }
 
 static size_t
@@ -65,6 +69,13 @@ int
 kd_client_get (const char *socket_path, const char *path, kd_client_response_t *resp,
                kd_error_t *err)
 {
+  return kd_client_request (socket_path, "GET", path, 0, resp, err);
+}
+
+int
+kd_client_request (const char *socket_path, const char *method, const char *path, long timeout_ms,
+                   kd_client_response_t *resp, kd_error_t *err)
+{
   __attribute__ ((cleanup (cleanup_curl))) CURL *h = NULL;
   cleanup_free char *url = NULL;
   char curl_err[CURL_ERROR_SIZE] = "";
@@ -82,10 +93,20 @@ kd_client_get (const char *socket_path, const char *path, kd_client_response_t *
   url = xasprintf ("http://localhost%s", path);
   curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, socket_path);
   curl_easy_setopt (h, CURLOPT_URL, url);
-  curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
+  if (strcmp (method, "GET") == 0)
+    curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
+  else if (strcmp (method, "POST") == 0)
+    {
+      /* No body: every parameter is in the query. */
+      curl_easy_setopt (h, CURLOPT_POST, 1L);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+  else
+    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, client_opts.connect_timeout_ms);
-  curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, client_opts.timeout_ms);
+  curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : client_opts.timeout_ms);
   curl_easy_setopt (h, CURLOPT_USERAGENT, "kubeletctl/" KD_VERSION);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, &body);
@@ -104,7 +125,7 @@ kd_client_get (const char *socket_path, const char *path, kd_client_response_t *
           return kd_make_error (err, 0, "cannot connect to kubeletd at %s: %s", socket_path,
                                 curl_err[0] ? curl_err : curl_easy_strerror (rc));
         }
-      return kd_make_error (err, 0, "GET %s from kubeletd at %s: %s", path, socket_path,
+      return kd_make_error (err, 0, "%s %s from kubeletd at %s: %s", method, path, socket_path,
                             curl_err[0] ? curl_err : curl_easy_strerror (rc));
     }
 
@@ -151,6 +172,13 @@ int
 kd_client_get_json (const char *socket_path, const char *path, json_t **out, long *code,
                     kd_error_t *err)
 {
+  return kd_client_request_json (socket_path, "GET", path, 0, out, code, err);
+}
+
+int
+kd_client_request_json (const char *socket_path, const char *method, const char *path,
+                        long timeout_ms, json_t **out, long *code, kd_error_t *err)
+{
   kd_client_response_t resp;
   json_error_t jerr;
   json_t *j;
@@ -158,7 +186,7 @@ kd_client_get_json (const char *socket_path, const char *path, json_t **out, lon
   *out = NULL;
   if (code)
     *code = 0;
-  if (kd_client_get (socket_path, path, &resp, err) < 0)
+  if (kd_client_request (socket_path, method, path, timeout_ms, &resp, err) < 0)
     return -1;
   if (code)
     *code = resp.code;
@@ -171,7 +199,7 @@ kd_client_get_json (const char *socket_path, const char *path, json_t **out, lon
   j = json_loadb (resp.body, resp.len, 0, &jerr);
   kd_client_response_free (&resp);
   if (j == NULL)
-    return kd_make_error (err, 0, "GET %s: invalid JSON from kubeletd: %s (line %d)", path,
+    return kd_make_error (err, 0, "%s %s: invalid JSON from kubeletd: %s (line %d)", method, path,
                           jerr.text, jerr.line);
   *out = j;
   return 0;
@@ -196,4 +224,90 @@ kd_client_escape (const char *segment)
         kd_buf_printf (&b, "%%%02X", *p);
     }
   return kd_buf_steal (&b);
+}
+
+/* ---- streaming GET (logs -f) ------------------------------------------ */
+
+typedef struct
+{
+  CURL *h;
+  kd_client_stream_fn fn;
+  void *user;
+  kd_buf_t error_body; /* a non-2xx answer, collected */
+  bool stopped;        /* fn asked to stop */
+} stream_ctx_t;
+
+static size_t
+stream_write_cb (char *data, size_t size, size_t nmemb, void *user)
+{
+  stream_ctx_t *c = user;
+  size_t n = size * nmemb;
+  long code = 0;
+
+  /* The headers are in when the first byte of the body arrives. */
+  curl_easy_getinfo (c->h, CURLINFO_RESPONSE_CODE, &code);
+  if (code < 200 || code > 299)
+    return write_cb (data, size, nmemb, &c->error_body);
+  if (!c->fn (data, n, c->user))
+    {
+      c->stopped = true;
+      return 0;
+    }
+  return n;
+}
+
+int
+kd_client_get_stream (const char *socket_path, const char *path, kd_client_stream_fn fn, void *user,
+                      kd_client_response_t *resp, kd_error_t *err)
+{
+  __attribute__ ((cleanup (cleanup_curl))) CURL *h = NULL;
+  cleanup_free char *url = NULL;
+  char curl_err[CURL_ERROR_SIZE] = "";
+  stream_ctx_t c = { .fn = fn, .user = user };
+  CURLcode rc;
+  long os_errno = 0;
+
+  memset (resp, 0, sizeof (*resp));
+  curl_init_once ();
+  h = curl_easy_init ();
+  if (h == NULL)
+    return kd_make_error (err, ENOMEM, "curl_easy_init");
+  c.h = h;
+  url = xasprintf ("http://localhost%s", path);
+  curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, client_opts.connect_timeout_ms);
+  /* A follow lasts as long as the container writes: no total timeout. */
+  curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, 0L);
+  curl_easy_setopt (h, CURLOPT_USERAGENT, "kubeletctl/" KD_VERSION);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, stream_write_cb);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, &c);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, curl_err);
+  /* Each chunk is handed over as it arrives, not when a buffer fills. */
+  curl_easy_setopt (h, CURLOPT_BUFFERSIZE, 16384L);
+
+  rc = curl_easy_perform (h);
+  if (rc != CURLE_OK)
+    {
+      kd_buf_free (&c.error_body);
+      if (c.stopped)
+        return kd_make_error (err, 0, "GET %s: stopped by the reader", path);
+      curl_easy_getinfo (h, CURLINFO_OS_ERRNO, &os_errno);
+      if (rc == CURLE_COULDNT_CONNECT || (rc == CURLE_OPERATION_TIMEDOUT && os_errno != 0))
+        {
+          if (os_errno != 0)
+            return kd_make_error (err, (int) os_errno, "cannot connect to kubeletd at %s",
+                                  socket_path);
+          return kd_make_error (err, 0, "cannot connect to kubeletd at %s: %s", socket_path,
+                                curl_err[0] ? curl_err : curl_easy_strerror (rc));
+        }
+      return kd_make_error (err, 0, "GET %s from kubeletd at %s: %s", path, socket_path,
+                            curl_err[0] ? curl_err : curl_easy_strerror (rc));
+    }
+  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &resp->code);
+  resp->len = c.error_body.len;
+  resp->body = kd_buf_steal (&c.error_body);
+  return 0;
 }
