@@ -4,11 +4,20 @@
 #define KUBELETD_DAEMON_INTERNAL_H
 
 #include "kubeletd/daemon.h"
+#include "kubeletd/imagesvc.h"
 #include "kubeletd/server.h"
 
 /* Adds GET /healthz, /pods, /pods/<namespace>/<name> and /version. The
    store must outlive the server. */
 void kd_daemon_routes_add (kd_server_t *srv, kd_pod_store_t *store);
+
+/* Adds the image routes (routes_images.c); svc must outlive the server. */
+void kd_daemon_image_routes_add (kd_server_t *srv, kd_image_service_t *svc);
+
+/* Adds GET /containerLogs/<namespace>/<pod>/<container> (routes_logs.c),
+   reading under pod_logs_dir; store and loop must outlive the server. */
+void kd_daemon_logs_routes_add (kd_server_t *srv, uv_loop_t *loop, kd_pod_store_t *store,
+                                const char *pod_logs_dir);
 
 /* The version.Info object of GET /version. */
 json_t *kd_daemon_version_json (void);

@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 
 #include "daemon-internal.h"
+#include "kubeletd/podmgr.h"
 #include "kubeletd/source.h"
+#include "stats-internal.h"
 
 #define KD_LOCK_NAME "kubeletd.lock"
 
@@ -29,6 +31,10 @@ struct kd_daemon
   kd_pod_store_t *store;
   kd_source_file_t *source;
   kd_server_t *server;
+  kd_stats_t *stats; /* GET /stats/summary sampler */
+  kd_image_service_t *images;
+  kd_podmgr_t *pods;
+  bool stop_pods; /* --stop-pods-on-exit */
   int lock_fds[2];
   gid_t socket_gid; /* --socket-group, resolved before anything is made */
 };
@@ -99,6 +105,11 @@ start_server (kd_daemon_t *d, const kd_config_t *cfg, kd_error_t *err)
   if (kd_server_new (&d->loop, &opts, &d->server, err) < 0)
     return -1;
   kd_daemon_routes_add (d->server, d->store);
+  kd_daemon_metrics_routes_add (d->server, d->store, cfg->node_name);
+  d->stats = kd_stats_new (&(kd_stats_opts_t){ .loop = &d->loop, .store = d->store, .cfg = cfg });
+  kd_daemon_stats_routes_add (d->server, d->stats);
+  kd_daemon_image_routes_add (d->server, d->images);
+  kd_daemon_logs_routes_add (d->server, &d->loop, d->store, cfg->pod_logs_dir);
   if (cfg->socket_group == NULL)
     return 0;
   if (chown (cfg->socket_path, (uid_t) -1, gid) < 0)
@@ -110,6 +121,49 @@ start_server (kd_daemon_t *d, const kd_config_t *cfg, kd_error_t *err)
   if (slash && slash != dir && kd_str_eq (dir, cfg->run_dir)
       && (chown (dir, (uid_t) -1, gid) < 0 || chmod (dir, 0710) < 0))
     return kd_make_error (err, errno, "let group `%s` into `%s`", cfg->socket_group, dir);
+  return 0;
+}
+
+static int
+start_images (kd_daemon_t *d, const kd_config_t *cfg, kd_error_t *err)
+{
+  kd_image_service_opts_t opts = {
+    .root_dir = cfg->root_dir,
+    .gc_high_pct = cfg->image_gc_high_threshold,
+    .gc_low_pct = cfg->image_gc_low_threshold,
+    .registry = { .insecure = cfg->insecure_registries.v,
+                  .n_insecure = cfg->insecure_registries.n,
+                  .n_mirrors = cfg->n_registry_mirrors },
+  };
+  char **mirrors = xcalloc (cfg->n_registry_mirrors + 1, sizeof (char *));
+  int r;
+
+  for (size_t i = 0; i < cfg->n_registry_mirrors; i++)
+    mirrors[i] = xasprintf ("%s=%s", cfg->registry_mirrors[i].host, cfg->registry_mirrors[i].url);
+  opts.registry.mirrors = mirrors;
+  r = kd_image_service_new (&d->loop, &opts, &d->images, err);
+  for (size_t i = 0; i < cfg->n_registry_mirrors; i++)
+    free (mirrors[i]);
+  free (mirrors);
+  return r;
+}
+
+/* After the first scan filled the store: the manager recovers the pods of
+   the run directory and starts the others. */
+static int
+start_pods (kd_daemon_t *d, const kd_config_t *cfg, kd_error_t *err)
+{
+  kd_podmgr_opts_t opts = { .loop = &d->loop,
+                            .store = d->store,
+                            .images = d->images,
+                            .cfg = cfg,
+                            .shim_path = cfg->shim_path,
+                            .network_bridge = cfg->network_bridge };
+
+  d->stop_pods = cfg->stop_pods_on_exit;
+  if (kd_podmgr_new (&opts, &d->pods, err) < 0)
+    return -1;
+  kd_podmgr_routes_add (d->server, d->pods);
   return 0;
 }
 
@@ -173,7 +227,9 @@ kd_daemon_new (const kd_config_t *cfg, kd_daemon_t **out, kd_error_t *err)
     kd_warn ("--manifest-url `%s`: the HTTP pod source is not available in this version; "
              "ignored",
              cfg->manifest_url);
-  if (start_server (d, cfg, err) < 0)
+  if (start_images (d, cfg, err) < 0 || start_server (d, cfg, err) < 0)
+    goto fail;
+  if (start_pods (d, cfg, err) < 0)
     goto fail;
   start_signals (d);
 
@@ -210,6 +266,13 @@ kd_daemon_stop (kd_daemon_t *d)
   if (d->server)
     kd_server_close (d->server);
   d->server = NULL;
+  kd_stats_close (d->stats);
+  d->stats = NULL;
+  /* Before the image service: pods stop (or are left running) first. */
+  kd_podmgr_shutdown (d->pods, d->stop_pods);
+  /* After the server: answers to its connections are then no-ops. */
+  kd_image_service_close (d->images);
+  d->images = NULL;
   kd_source_file_close (d->source);
   d->source = NULL;
   if (d->signals_ready)
@@ -243,6 +306,7 @@ kd_daemon_free (kd_daemon_t *d, kd_error_t *err)
           ret = kd_make_error (err, 0, "the loop still has open handles at exit");
         }
     }
+  kd_podmgr_free (d->pods);
   kd_pod_store_free (d->store);
   for (size_t i = 0; i < KD_ARRAY_SIZE (d->lock_fds); i++)
     if (d->lock_fds[i] >= 0)

@@ -27,7 +27,7 @@ metadata:
 spec:
   containers:
   - name: web
-    image: busybox:1.36
+    image: 127.0.0.1:9/kd-none/busybox:1.36
 EOF
 cat >"$M/dns.yaml" <<'EOF'
 apiVersion: v1
@@ -38,7 +38,7 @@ metadata:
 spec:
   containers:
   - name: dns
-    image: busybox:1.36
+    image: 127.0.0.1:9/kd-none/busybox:1.36
 EOF
 cat >"$M/bad.yaml" <<'EOF'
 apiVersion: v1
@@ -48,7 +48,7 @@ metadata:
 spec:
   containers:
   - name: web
-    image: busybox:1.36
+    image: 127.0.0.1:9/kd-none/busybox:1.36
     ports:
     - containerPort: 70000
 EOF

@@ -2,6 +2,8 @@
 # Builds a small, deterministic OCI image layout from Debian's busybox-static,
 # without any network or container engine:
 #   tests/images/make-busybox-oci.sh OUT_DIR [NAME:TAG]
+# PAYLOAD=path (environment) adds that file as /bin/kd-payload (the static
+# test payload, tests/payload/payload.c).
 # ARCH=arm64 (environment) writes another architecture into the config (the
 # binary stays the host's: enough for platform selection tests).
 # The same inputs always give the same digests (sorted tar, fixed owners and
@@ -22,6 +24,10 @@ cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do
   [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done
+if [ -n "${PAYLOAD:-}" ]; then
+  cp "$PAYLOAD" "$root/bin/kd-payload"
+  chmod 0755 "$root/bin/kd-payload"
+fi
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 echo '<html><body>kubeletd demo</body></html>' >"$root/var/www/index.html"
