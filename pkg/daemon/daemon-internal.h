@@ -22,4 +22,7 @@ void kd_daemon_logs_routes_add (kd_server_t *srv, uv_loop_t *loop, kd_pod_store_
 /* The version.Info object of GET /version. */
 json_t *kd_daemon_version_json (void);
 
+/* sd_notify: "READY=1" once serving, "STOPPING=1" on a stop signal. */
+void kd_daemon_notify (const char *state);
+
 #endif

@@ -173,6 +173,7 @@ on_signal (uv_signal_t *h, int signum)
   kd_daemon_t *d = h->data;
 
   kd_info ("received %s, shutting down", strsignal (signum));
+  kd_daemon_notify ("STOPPING=1");
   kd_daemon_stop (d);
 }
 
@@ -236,6 +237,7 @@ kd_daemon_new (const kd_config_t *cfg, kd_daemon_t **out, kd_error_t *err)
   kd_info ("kubeletd %s started: node `%s`, socket `%s`, pod manifests `%s`, %d pods at most",
            KD_VERSION, cfg->node_name, cfg->socket_path,
            cfg->pod_manifest_path ? cfg->pod_manifest_path : "", cfg->max_pods);
+  kd_daemon_notify ("READY=1");
   *out = d;
   return 0;
 
