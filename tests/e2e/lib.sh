@@ -52,7 +52,7 @@ kd_cleanup() {
 # kd_setup: makes $KD_TMP with manifests/ root/ run/ logs/ and arms the cleanup.
 kd_setup() {
   KD_TMP=$(mktemp -d /tmp/kd-e2e.XXXXXX)
-  mkdir -p "$KD_TMP/manifests" "$KD_TMP/root" "$KD_TMP/run" "$KD_TMP/logs"
+  mkdir -p "$KD_TMP/manifests" "$KD_TMP/root" "$KD_TMP/run" "$KD_TMP/logs" "$KD_TMP/cni-conf"
   KD_SOCK="$KD_TMP/run/kubeletd.sock"
   # A cgroup root, bridge and pod CIDR of the test's own, so that tests can
   # run side by side and never touch the node's real pods.
@@ -92,13 +92,15 @@ kd_ctl() {
 }
 
 # kd_start [FLAGS...]: starts kubeletd on the private directories, cgroup
-# root, bridge and CIDR (pods are torn down when it stops) and waits until
+# root, bridge and CIDR, and the built-in network (an empty --cni-conf-dir:
+# a network config the node may have, such as podman's, is not used; pods
+# are torn down when it stops) and waits until
 # /healthz answers. Later flags override these.
 kd_start() {
   "$KUBELETD" --pod-manifest-path "$KD_TMP/manifests" --root-dir "$KD_TMP/root" \
     --run-dir "$KD_TMP/run" --pod-logs-dir "$KD_TMP/logs" --hostname-override "$KD_NODE" \
     --cgroup-root "$KD_CG_ROOT" --network-bridge "$KD_BRIDGE" --pod-cidr "$KD_CIDR" \
-    --stop-pods-on-exit --file-check-frequency 1s -v 4 "$@" >>"$KD_TMP/kubeletd.log" 2>&1 &
+    --cni-conf-dir "$KD_TMP/cni-conf" --stop-pods-on-exit --file-check-frequency 1s -v 4 "$@" >>"$KD_TMP/kubeletd.log" 2>&1 &
   KD_PID=$!
   kd_wait_for 10 kd_curl /healthz || kd_fail "kubeletd did not become healthy"
 }
