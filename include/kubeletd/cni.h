@@ -193,6 +193,13 @@ void kd_cni_detach (kd_cni_t *cni, const kd_cni_net_t *net, const kd_cni_runtime
    built-in network's data dir held by no live container. */
 void kd_cni_gc (kd_cni_t *cni, char *const *live, size_t n_live, kd_cni_cb cb, void *data);
 
+/* The nat chain a masquerading bridge/ptp plugin names for an attachment:
+   "CNI-" and the first 24 hex digits of sha512(net_name + container_id)
+   (the plugins' utils.FormatChainName). kd_cni_detach and kd_cni_gc remove
+   it, and its POSTROUTING jump, when the plugin's DEL left them (Debian's
+   bridge does when the netns is already gone). Caller frees. */
+char *kd_cni_ipmasq_chain (const char *net_name, const char *container_id);
+
 /* Paths, for tests and tools. */
 char *kd_cni_cache_path (const kd_cni_t *cni, const char *net_name, const char *container_id,
                          const char *ifname);

@@ -96,7 +96,15 @@ char *kd_sandbox_empty_dir_path (const char *root_dir, const char *pod_uid, cons
    /x is not a directory". */
 int kd_sandbox_hostpath_check (const char *path, const char *type, kd_error_t *err) KD_WUR;
 
-/* Sets up every volume of the pod; on failure nothing is left mounted. */
+/* The kubelet's SetVolumeOwnership (fsgroup.c): group fs_group and g+rw on
+   everything under path, g+x and setgid on directories, symlinks skipped;
+   with change_policy "OnRootMismatch", nothing when the root is already
+   right. */
+int kd_sandbox_volume_ownership (const char *path, int64_t fs_group, const char *change_policy,
+                                 kd_error_t *err) KD_WUR;
+
+/* Sets up every volume of the pod (emptyDirs owned by the pod's fsGroup
+   when it sets one); on failure nothing is left mounted. */
 int kd_sandbox_volumes_setup (const kd_pod_t *pod, const char *root_dir, kd_sandbox_volume_t **out,
                               size_t *n_out, kd_error_t *err) KD_WUR;
 void kd_sandbox_volumes_free (kd_sandbox_volume_t *v, size_t n);

@@ -65,6 +65,12 @@ kd_cni_runtime_t kd_cni_rt_view (const rt_copy_t *d);
 void kd_cni_op_begin (kd_cni_t *cni);
 void kd_cni_op_end (kd_cni_t *cni);
 
+/* Removes the nat chain (and its POSTROUTING jump) that a masquerading
+   bridge/ptp plugin of net made for container_id, when the plugin's DEL
+   left it (ipmasq.c); runs in the thread pool, then done (data). */
+void kd_cni_ipmasq_cleanup (kd_cni_t *cni, const kd_cni_net_t *net, const char *container_id,
+                            void (*done) (void *data), void *data);
+
 char *kd_cni_base64_encode (const char *data, size_t len);
 /* Returns NULL on invalid input. */
 char *kd_cni_base64_decode (const char *s, size_t *len);

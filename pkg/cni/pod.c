@@ -87,17 +87,26 @@ on_detach_lo (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *da
 }
 
 static void
-on_detach_eth0 (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *data)
+detach_lo (void *data)
 {
   pod_op_t *p = data;
   kd_cni_runtime_t lo = kd_cni_rt_view (&p->rt);
 
-  if (err)
-    p->first_err = xstrdup (err);
   lo.ifname = "lo";
   lo.port_mappings = NULL;
   lo.n_port_mappings = 0;
-  kd_cni_del (cni, p->lo, &lo, on_detach_lo, p);
+  kd_cni_del (p->cni, p->lo, &lo, on_detach_lo, p);
+}
+
+static void
+on_detach_eth0 (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *data)
+{
+  pod_op_t *p = data;
+
+  if (err)
+    p->first_err = xstrdup (err);
+  /* what the bridge's DEL leaves when the netns was gone */
+  kd_cni_ipmasq_cleanup (cni, p->net, p->rt.container_id, detach_lo, p);
 }
 
 void
@@ -134,6 +143,7 @@ typedef struct
   kd_cni_cb cb;
   void *data;
   char *first_err;
+  struct timespec started; /* reservations made since belong to new pods */
 } gc_t;
 
 static bool
@@ -173,11 +183,18 @@ gc_host_local (gc_t *g)
           cleanup_free char *path = NULL;
           cleanup_free char *text = NULL;
           kd_error_t e = NULL;
+          struct stat st;
 
           if (f->d_name[0] == '.' || strcmp (f->d_name, "lock") == 0
               || kd_str_has_prefix (f->d_name, "last_reserved_ip"))
             continue;
           path = xasprintf ("%s/%s", netdir, f->d_name);
+          /* A pod admitted while the collection ran is not in live: its
+             fresh reservation must stay. */
+          if (stat (path, &st) < 0 || st.st_mtim.tv_sec > g->started.tv_sec
+              || (st.st_mtim.tv_sec == g->started.tv_sec
+                  && st.st_mtim.tv_nsec >= g->started.tv_nsec))
+            continue;
           if (kd_read_file (path, 4096, &text, NULL, &e) < 0)
             {
               kd_error_release (&e);
@@ -214,16 +231,24 @@ gc_free (gc_t *g)
 static void gc_next (gc_t *g);
 
 static void
+gc_next_cb (void *data)
+{
+  gc_next (data);
+}
+
+static void
 on_gc_del (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *data)
 {
   gc_t *g = data;
+  kd_cni_cache_t *c = g->stale[g->next - 1];
+
   if (err)
     {
       kd_warn ("cni: gc: %s", err);
       if (g->first_err == NULL)
         g->first_err = xstrdup (err);
     }
-  gc_next (g);
+  kd_cni_ipmasq_cleanup (cni, c->net, c->container_id, gc_next_cb, g);
 }
 
 static void
@@ -270,6 +295,7 @@ kd_cni_gc (kd_cni_t *cni, char *const *live, size_t n_live, kd_cni_cb cb, void *
   g->cni = cni;
   g->cb = cb;
   g->data = data;
+  clock_gettime (CLOCK_REALTIME_COARSE, &g->started); /* the clock of file times */
   g->n_live = n_live;
   g->live = xcalloc (n_live + 1, sizeof *g->live);
   for (size_t i = 0; i < n_live; i++)

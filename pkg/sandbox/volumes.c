@@ -134,6 +134,7 @@ kd_sandbox_volumes_setup (const kd_pod_t *pod, const char *root_dir, kd_sandbox_
                           size_t *n_out, kd_error_t *err)
 {
   kd_sandbox_volume_t *vols = xcalloc (pod->spec.n_volumes + 1, sizeof *vols);
+  const kd_pod_security_context_t *psc = pod->spec.security_context;
   size_t n = 0;
 
   for (size_t i = 0; i < pod->spec.n_volumes; i++)
@@ -146,6 +147,15 @@ kd_sandbox_volumes_setup (const kd_pod_t *pod, const char *root_dir, kd_sandbox_
           sv->path = kd_sandbox_empty_dir_path (root_dir, pod->metadata.uid, v->name);
           if (setup_empty_dir (v, sv->path, &sv->tmpfs, err) < 0)
             goto fail;
+          if (psc && psc->fs_group.set
+              && kd_sandbox_volume_ownership (sv->path, psc->fs_group.v,
+                                              psc->fs_group_change_policy, err)
+                     < 0)
+            {
+              if (sv->tmpfs)
+                umount2 (sv->path, MNT_DETACH);
+              goto fail;
+            }
         }
       else if (v->host_path)
         {

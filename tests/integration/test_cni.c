@@ -61,13 +61,27 @@ sh_out (const char *fmt, ...)
   return b.s ? kd_buf_steal (&b) : xstrdup ("");
 }
 
-/* The rules, without counters and without portmap's base chains and their
-   jumps (DEL leaves those, by design). */
+/* This test's rules, without counters and without portmap's base chains
+   and their jumps (DEL leaves those, by design): the lines that name its
+   container ids or its CIDR, and every line of the chains those jump to.
+   Other tests may add and remove rules of their own at the same time. */
 static char *
 rules (void)
 {
-  return sh_out ("{ iptables-save -t nat; iptables-save -t filter; } 2>/dev/null | grep -v '^#' "
-                 "| grep -v CNI-HOSTPORT- | sed 's/ \\[[0-9]*:[0-9]*\\]//' | sort");
+  char base[24];
+  int n;
+
+  /* "10.213.N." from "10.213.N.0/24" */
+  n = snprintf (base, sizeof base, "%s", cidr);
+  while (n > 0 && base[n - 1] != '.')
+    base[--n] = '\0';
+  return sh_out ("r=$({ iptables-save -t nat; iptables-save -t filter; } 2>/dev/null "
+                 "| grep -v '^#' | grep -v CNI-HOSTPORT- | sed 's/ \\[[0-9]*:[0-9]*\\]//'); "
+                 "pat='%s|%s'; "
+                 "for c in $(printf '%%s\\n' \"$r\" | grep -E \"$pat\" "
+                 "| grep -oE 'CNI-[A-Za-z0-9-]+' | sort -u); do pat=\"$pat|$c\"; done; "
+                 "printf '%%s\\n' \"$r\" | grep -E \"$pat\" | sort",
+                 prefix, base);
 }
 
 /* Removes whatever this test may have left: processes in its netns, the

@@ -8,7 +8,9 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "../../pkg/cni/cni-internal.h"
 #include "kubeletd/cni.h"
@@ -499,6 +501,15 @@ test_missing_plugin_and_check_without_cache_fail_clearly (void **state)
 }
 
 static void
+test_ipmasq_chain_is_named_as_the_plugins_name_it (void **state)
+{
+  /* a chain the bridge plugin made on this machine for that network and id */
+  cleanup_free char *c = kd_cni_ipmasq_chain ("kubeletd", "35381b68d5267c47c6c7bc69708b7b9f");
+  assert_string_equal (c, "CNI-acf2f1ffc5657a355fb13b3b");
+  assert_int_equal (strlen (c), 28);
+}
+
+static void
 test_gc_deletes_attachments_of_dead_containers_only (void **state)
 {
   uv_loop_t loop;
@@ -523,6 +534,16 @@ test_gc_deletes_attachments_of_dead_containers_only (void **state)
   put ("cni/networks/kubeletd/10.213.9.2", "live1\r\neth0", 0644);
   put ("cni/networks/kubeletd/10.213.9.3", "dead2\r\neth0", 0644);
   put ("cni/networks/kubeletd/last_reserved_ip.0", "10.213.9.3", 0644);
+  {
+    /* reserved before the collection began; a reservation as new as the
+       collection belongs to a pod admitted meanwhile and stays */
+    struct timespec past[2] = { { time (NULL) - 60, 0 }, { time (NULL) - 60, 0 } };
+    cleanup_free char *p2 = xasprintf ("%s/10.213.9.2", nets);
+    cleanup_free char *p3 = xasprintf ("%s/10.213.9.3", nets);
+    assert_int_equal (utimensat (AT_FDCWD, p2, past, 0), 0);
+    assert_int_equal (utimensat (AT_FDCWD, p3, past, 0), 0);
+  }
+  put ("cni/networks/kubeletd/10.213.9.4", "admitted-meanwhile\r\neth0", 0644);
 
   kd_cni_gc (cni, keep, 1, on_done, &o);
   run (&loop, &o, 3);
@@ -539,6 +560,9 @@ test_gc_deletes_attachments_of_dead_containers_only (void **state)
   assert_null (stale);
   free (kept);
   kept = slurp ("cni/networks/kubeletd/last_reserved_ip.0");
+  assert_non_null (kept);
+  free (kept);
+  kept = slurp ("cni/networks/kubeletd/10.213.9.4");
   assert_non_null (kept);
 
   kd_cni_free (cni);
@@ -570,6 +594,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_hanging_plugin_is_killed_at_the_timeout, setup, teardown),
     cmocka_unit_test_setup_teardown (test_missing_plugin_and_check_without_cache_fail_clearly,
                                      setup, teardown),
+    cmocka_unit_test (test_ipmasq_chain_is_named_as_the_plugins_name_it),
     cmocka_unit_test_setup_teardown (test_gc_deletes_attachments_of_dead_containers_only, setup,
                                      teardown),
   };

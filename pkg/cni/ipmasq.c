@@ -1,0 +1,226 @@
+/* The masquerade chain a bridge (or ptp) plugin with ipMasq leaves behind.
+
+   The plugin creates, per attachment, a nat chain named like every CNI
+   chain (utils.FormatChainName: "CNI-" and the first 24 hex digits of
+   sha512(network name + container id)) and a POSTROUTING jump to it from
+   the pod's address. Its DEL removes both only from inside a live network
+   namespace: Debian's bridge returns early (after releasing the IP) when
+   the namespace is already gone, which is the normal case here since the
+   shim, which holds the namespace, is stopped before the network is torn
+   down. So after every DEL the chain is looked for and removed by hand,
+   the jump first (a referenced chain cannot be deleted).
+
+   iptables is a process and takes the xtables lock: it runs in libuv's
+   thread pool, never on the loop. */
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "cni-internal.h"
+
+char *
+kd_cni_ipmasq_chain (const char *net_name, const char *container_id)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  cleanup_free char *in = xasprintf ("%s%s", net_name, container_id);
+  char *out = xmalloc (4 + 24 + 1);
+
+  EVP_Digest (in, strlen (in), md, &md_len, EVP_sha512 (), NULL);
+  memcpy (out, "CNI-", 4);
+  for (int i = 0; i < 12; i++)
+    snprintf (out + 4 + 2 * i, 3, "%02x", md[i]);
+  return out;
+}
+
+/* Runs argv; its stdout (up to 1 MiB) goes to *out when out is not NULL.
+   Returns the exit status, or -1 when it could not run. */
+static int
+run_cmd (char *const argv[], char **out)
+{
+  posix_spawn_file_actions_t fa;
+  int p[2] = { -1, -1 }, devnull, status = 0;
+  pid_t pid;
+  kd_buf_t buf = { 0 };
+
+  devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (out && pipe2 (p, O_CLOEXEC) < 0)
+    {
+      close (devnull);
+      return -1;
+    }
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_adddup2 (&fa, devnull, 0);
+  posix_spawn_file_actions_adddup2 (&fa, out ? p[1] : devnull, 1);
+  posix_spawn_file_actions_adddup2 (&fa, devnull, 2);
+  if (posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ) != 0)
+    pid = -1;
+  posix_spawn_file_actions_destroy (&fa);
+  close (devnull);
+  if (out)
+    {
+      char tmp[4096];
+      ssize_t r;
+
+      close (p[1]);
+      while (pid > 0 && (r = read (p[0], tmp, sizeof tmp)) != 0)
+        {
+          if (r < 0 && errno == EINTR)
+            continue;
+          if (r < 0)
+            break;
+          if (buf.len < (1 << 20))
+            kd_buf_append (&buf, tmp, (size_t) r);
+        }
+      close (p[0]);
+      *out = buf.s ? kd_buf_steal (&buf) : xstrdup ("");
+    }
+  if (pid < 0)
+    return -1;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* Removes every POSTROUTING jump to chain, then the chain. The jump's
+   rule is rebuilt from `iptables -S` (its source address) and deleted by
+   specification, which stays exact while other pods' rules come and go. */
+static void
+remove_chain (const char *ipt, const char *chain, const char *comment)
+{
+  char *const exists[] = { (char *) ipt, "-w", "-t", "nat", "-S", (char *) chain, NULL };
+  char *const list[] = { (char *) ipt, "-w", "-t", "nat", "-S", "POSTROUTING", NULL };
+  char *const flush[] = { (char *) ipt, "-w", "-t", "nat", "-F", (char *) chain, NULL };
+  char *const del[] = { (char *) ipt, "-w", "-t", "nat", "-X", (char *) chain, NULL };
+  cleanup_free char *rules = NULL;
+  cleanup_free char *jump = xasprintf (" -j %s", chain);
+  char *line, *save = NULL;
+
+  if (run_cmd (exists, NULL) != 0)
+    return; /* the plugin removed it (or there was none) */
+  if (run_cmd (list, &rules) == 0)
+    for (line = strtok_r (rules, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+      {
+        size_t n = strlen (line), m = strlen (jump);
+        char *src, *end;
+
+        if (n < m || strcmp (line + n - m, jump) != 0 || (src = strstr (line, " -s ")) == NULL)
+          continue;
+        src += 4;
+        end = strchr (src, ' ');
+        if (end)
+          *end = '\0';
+        {
+          char *const d[] = {
+            (char *) ipt, "-w",           "-t", "nat",     "-D",        "POSTROUTING",    "-s", src,
+            "-j",         (char *) chain, "-m", "comment", "--comment", (char *) comment, NULL
+          };
+          if (run_cmd (d, NULL) != 0)
+            {
+              /* a rule without our comment: delete it without one */
+              char *const d2[] = { (char *) ipt, "-w", "-t", "nat",          "-D", "POSTROUTING",
+                                   "-s",         src,  "-j", (char *) chain, NULL };
+              if (run_cmd (d2, NULL) != 0)
+                kd_warn ("cni: cannot delete the POSTROUTING jump to %s from %s", chain, src);
+            }
+        }
+      }
+  if (run_cmd (flush, NULL) != 0 || run_cmd (del, NULL) != 0)
+    kd_warn ("cni: cannot delete the nat chain %s", chain);
+  else
+    kd_vlog (2, "cni: removed the leftover masquerade chain %s", chain);
+}
+
+typedef struct
+{
+  uv_work_t req;
+  kd_cni_t *cni;
+  char **chains;   /* NULL-terminated */
+  char **comments; /* same length */
+  bool v6;
+  void (*done) (void *data);
+  void *data;
+} masq_t;
+
+static void
+masq_work (uv_work_t *req)
+{
+  masq_t *m = req->data;
+
+  for (size_t i = 0; m->chains[i]; i++)
+    {
+      remove_chain ("iptables", m->chains[i], m->comments[i]);
+      if (m->v6)
+        remove_chain ("ip6tables", m->chains[i], m->comments[i]);
+    }
+}
+
+static void
+masq_after (uv_work_t *req, int status)
+{
+  masq_t *m = req->data;
+  kd_cni_t *cni = m->cni;
+
+  for (size_t i = 0; m->chains[i]; i++)
+    {
+      free (m->chains[i]);
+      free (m->comments[i]);
+    }
+  free (m->chains);
+  free (m->comments);
+  if (m->done)
+    m->done (m->data);
+  free (m);
+  kd_cni_op_end (cni);
+}
+
+static bool
+plugin_masquerades (json_t *p)
+{
+  const char *type = json_string_value (json_object_get (p, "type"));
+  return type && (strcmp (type, "bridge") == 0 || strcmp (type, "ptp") == 0)
+         && json_is_true (json_object_get (p, "ipMasq"));
+}
+
+static bool
+net_has_v6 (const kd_cni_net_t *net)
+{
+  /* the chain for an IPv6 address lives in ip6tables: look there only when
+     the configuration mentions an IPv6 range at all */
+  return net->bytes && strstr (net->bytes, "::") != NULL;
+}
+
+void
+kd_cni_ipmasq_cleanup (kd_cni_t *cni, const kd_cni_net_t *net, const char *container_id,
+                       void (*done) (void *data), void *data)
+{
+  masq_t *m;
+  size_t idx;
+  json_t *p;
+  bool any = false;
+
+  if (net && json_is_array (net->plugins))
+    json_array_foreach (net->plugins, idx, p) any = any || plugin_masquerades (p);
+  if (!any || container_id == NULL || *container_id == '\0')
+    {
+      if (done)
+        done (data);
+      return;
+    }
+  m = xcalloc (1, sizeof *m);
+  m->cni = cni;
+  m->done = done;
+  m->data = data;
+  m->v6 = net_has_v6 (net);
+  /* one chain per network and container: every masquerading plugin of the
+     list names the same one */
+  m->chains = xcalloc (2, sizeof (char *));
+  m->comments = xcalloc (2, sizeof (char *));
+  m->chains[0] = kd_cni_ipmasq_chain (net->name, container_id);
+  m->comments[0] = xasprintf ("name: \"%s\" id: \"%s\"", net->name, container_id);
+  m->req.data = m;
+  kd_cni_op_begin (cni);
+  uv_queue_work (cni->loop, &m->req, masq_work, masq_after);
+}
