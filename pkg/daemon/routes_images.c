@@ -9,25 +9,15 @@
 #include "daemon-internal.h"
 #include "kubeletd/imagesvc.h"
 
-#define IMAGES_PREFIX  "/images/"
-#define HISTORY_SUFFIX "/history"
+#define IMAGES_PREFIX    "/images/"
+#define HISTORY_SUFFIX   "/history"
+#define IMAGES_FORBIDDEN "images is forbidden: uid %u may not %s images (root only)"
 
 typedef struct
 {
   kd_http_conn_t *conn;
   bool import;
 } pending_t;
-
-static bool
-require_root (kd_http_conn_t *conn, const kd_http_request_t *req, const char *what)
-{
-  if (req->peer_uid == 0)
-    return true;
-  kd_http_respond_status (conn, 403, "Forbidden",
-                          "images is forbidden: uid %u may not %s images (root only)",
-                          (unsigned) req->peer_uid, what);
-  return false;
-}
 
 static void
 handle_list (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
@@ -76,7 +66,7 @@ handle_pull (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
   cleanup_free char *ref = kd_http_query_get (req, "ref");
   pending_t *p;
 
-  if (!require_root (conn, req, "pull"))
+  if (!kd_daemon_require_root (conn, req, IMAGES_FORBIDDEN, (unsigned) req->peer_uid, "pull"))
     return;
   if (ref == NULL || *ref == '\0')
     {
@@ -95,7 +85,7 @@ handle_import (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
   cleanup_free char *tag = kd_http_query_get (req, "tag");
   pending_t *p;
 
-  if (!require_root (conn, req, "import"))
+  if (!kd_daemon_require_root (conn, req, IMAGES_FORBIDDEN, (unsigned) req->peer_uid, "import"))
     return;
   if (path == NULL || path[0] != '/')
     {
@@ -188,7 +178,7 @@ handle_delete (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
   const char *ref = req->path + strlen (IMAGES_PREFIX);
   pending_t *p;
 
-  if (!require_root (conn, req, "remove"))
+  if (!kd_daemon_require_root (conn, req, IMAGES_FORBIDDEN, (unsigned) req->peer_uid, "remove"))
     return;
   if (*ref == '\0')
     {
