@@ -224,6 +224,13 @@ int kd_cli_describe (kd_cli_t *cli, int argc, char **argv);
 /* `logs [-f] [-p] [--tail N] [--timestamps] [--since D] [--since-time T]
    [--limit-bytes N] POD [-c CONTAINER]` (pkg/cli/logs.c). */
 int kd_cli_logs (kd_cli_t *cli, int argc, char **argv);
+/* `exec [-i] POD [-c CONTAINER] -- CMD ARGS...` (pkg/cli/exec.c): returns
+   the command's exit code (1 when the exec itself failed). */
+int kd_cli_exec (kd_cli_t *cli, int argc, char **argv);
+/* `inspect [--type container|image] NAME...` (pkg/cli/inspect.c): a
+   container (id prefix of >= 4 hex digits, POD/CONTAINER or
+   NS/POD/CONTAINER) when one answers, else an image (kd_cli_inspect). */
+int kd_cli_inspect_any (kd_cli_t *cli, int argc, char **argv);
 int kd_cli_validate (kd_cli_t *cli, int argc, char **argv);
 int kd_cli_version (kd_cli_t *cli, int argc, char **argv);
 /* Dispatches argv[0] (the command word); prints the usage for none or

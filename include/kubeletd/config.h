@@ -36,9 +36,11 @@
 #define KD_DEFAULT_POD_CIDR            "10.88.0.0/16"
 #define KD_DEFAULT_CGROUP_ROOT         "kubepods"
 #define KD_DEFAULT_FILE_CHECK_MS       (20 * 1000)
+#define KD_DEFAULT_HTTP_CHECK_MS       (20 * 1000)
 #define KD_DEFAULT_BACKOFF_INITIAL_MS  (10 * 1000)
 #define KD_DEFAULT_BACKOFF_MAX_MS      (300 * 1000)
 #define KD_DEFAULT_MAX_PODS            110
+#define KD_DEFAULT_POD_PIDS_LIMIT      (-1)
 #define KD_DEFAULT_CONTAINER_LOG_MAX   (10 * 1024 * 1024)
 #define KD_DEFAULT_CONTAINER_LOG_FILES 5
 #define KD_DEFAULT_IMAGE_GC_HIGH       85
@@ -57,6 +59,7 @@ typedef struct
   char *pod_manifest_path; /* "" = no file source */
   char *manifest_url;      /* NULL = none */
   int64_t file_check_frequency_ms;
+  int64_t http_check_frequency_ms; /* --http-check-frequency: the --manifest-url poll */
 
   /* directories and the socket */
   char *root_dir;
@@ -84,6 +87,7 @@ typedef struct
   int64_t crashloop_backoff_initial_ms;
   int64_t crashloop_backoff_max_ms;
   int32_t max_pods;
+  int64_t pod_pids_limit;         /* --pod-max-pids: pids.max of each pod cgroup; <= 0 = none */
   int64_t container_log_max_size; /* bytes */
   int32_t container_log_max_files;
   char *cgroup_root;

@@ -6,7 +6,11 @@
  * turns the per-source desired sets into that answer with the kubelet's
  * rules: a namespace/name already admitted from one source file keeps it
  * (first wins, a duplicate from another file is refused and logged), and
- * pods beyond --max-pods are not admitted (logged).
+ * pods beyond --max-pods are rejected as the kubelet's admission rejects
+ * them: logged, and kept with phase Failed, reason OutOfpods and the
+ * message "Pod was rejected: Node didn't have enough resource: pods, ..."
+ * (kd_pod_store_list_all shows them; no worker ever runs them) until their
+ * source drops or changes them.
  *
  * What it owns: a copy of every desired pod per source, and the admitted
  * pods (with defaults, status phase Pending and qosClass), sorted by
@@ -44,8 +48,9 @@ void kd_pod_store_free (kd_pod_store_t *st);
 void kd_pod_store_on_change (kd_pod_store_t *st, kd_pod_change_cb cb, void *data);
 
 /* Replaces what `source` (a file path, a URL) wants. Nothing of another
-   source changes, except that a pod it was refused for (duplicate name,
-   max-pods) may now be admitted. */
+   source changes, except that a pod refused as a duplicate name may now be
+   admitted (a pod rejected for --max-pods stays rejected while it is the
+   same pod). */
 void kd_pod_store_set_source (kd_pod_store_t *st, const char *source, kd_pod_t *const *pods,
                               size_t n);
 
@@ -59,6 +64,13 @@ const kd_pod_t *kd_pod_store_get_uid (const kd_pod_store_t *st, const char *uid)
    happens when no admitted pod has it: the pod was removed or replaced).
    GET /pods shows it at once. */
 void kd_pod_store_set_status (kd_pod_store_t *st, const char *uid, const kd_pod_status_t *status);
+
+/* The admitted pods and the rejected ones (GET /pods), in namespace, then
+   name order; valid until the next set_source. */
+const kd_pod_t *const *kd_pod_store_list_all (const kd_pod_store_t *st, size_t *n);
+/* An admitted pod, else a rejected one, by namespace/name. */
+const kd_pod_t *kd_pod_store_get_any (const kd_pod_store_t *st, const char *namespace_,
+                                      const char *name);
 
 /* The source an admitted pod came from, or NULL. */
 const char *kd_pod_store_source_of (const kd_pod_store_t *st, const char *namespace_,

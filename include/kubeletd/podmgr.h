@@ -57,4 +57,39 @@ kd_events_t *kd_podmgr_events (kd_podmgr_t *m);
 /* GET /events (a v1 EventList; ?namespace= filters). */
 void kd_podmgr_routes_add (kd_server_t *srv, kd_podmgr_t *m);
 
+/* ---- containers, for exec and inspect (lookup.c) ---------------------- */
+
+/* One container of a pod the manager runs, as copied at the call. */
+typedef struct
+{
+  char *ns;
+  char *pod;
+  char *pod_uid;
+  char *name;
+  char *pod_dir;  /* <run-dir>/pods/<uid>: `kubeletd-shim exec --pod-dir` */
+  char *id;       /* the current (or last) run's 64 hex; NULL before the first */
+  char *cgroup;   /* the run's cgroup path (relative), NULL when none */
+  pid_t shim_pid; /* 0 when no shim is connected */
+  bool running;   /* the run exists and has not exited: exec may enter it */
+  bool is_init;
+} kd_podmgr_ctr_t;
+
+enum
+{
+  KD_PODMGR_NO_POD = -1,
+  KD_PODMGR_NO_CONTAINER = -2,
+};
+
+/* Fills *out for ns/pod/name: 0, KD_PODMGR_NO_POD when no worker runs
+   the pod, KD_PODMGR_NO_CONTAINER when its spec has no such container. */
+int kd_podmgr_container (kd_podmgr_t *m, const char *ns, const char *pod, const char *name,
+                         kd_podmgr_ctr_t *out);
+/* Every container of every pod (init containers first in each pod);
+   returns the count, *out freed with kd_podmgr_ctrs_free. */
+size_t kd_podmgr_containers (kd_podmgr_t *m, kd_podmgr_ctr_t **out);
+void kd_podmgr_ctr_free (kd_podmgr_ctr_t *c);
+void kd_podmgr_ctrs_free (kd_podmgr_ctr_t *v, size_t n);
+/* The kubeletd-shim executable the pods run with. */
+const char *kd_podmgr_shim_path (const kd_podmgr_t *m);
+
 #endif

@@ -63,6 +63,11 @@ typedef struct
   /* When the container started (CLOCK_REALTIME ns, as kd_now_ns ());
      initialDelaySeconds counts from it. 0 = when the prober starts. */
   int64_t started_at_ns;
+  /* The pod, for the prober_probe_total and prober_probe_duration_seconds
+     labels. NULL reads as "". */
+  const char *pod_name;
+  const char *pod_namespace;
+  const char *pod_uid;
 } kd_probe_target_t;
 
 typedef struct kd_prober kd_prober_t;

@@ -29,6 +29,8 @@ static const kd_flag_t flags[] = {
   { "manifest-url", 0, KD_SET_MANIFEST_URL, false, "URL", "URL to fetch static pods from" },
   { "file-check-frequency", 0, KD_SET_FILE_CHECK_FREQUENCY, false, "DURATION",
     "period of the full relist of --pod-manifest-path (default 20s)" },
+  { "http-check-frequency", 0, KD_SET_HTTP_CHECK_FREQUENCY, false, "DURATION",
+    "period of the fetch of --manifest-url (default 20s)" },
   { "root-dir", 0, KD_SET_ROOT_DIR, false, "DIR",
     "directory for images, pod volumes and checkpoints (default \"" KD_DEFAULT_ROOT_DIR "\")" },
   { "run-dir", 0, KD_SET_RUN_DIR, false, "DIR",
@@ -60,6 +62,8 @@ static const kd_flag_t flags[] = {
   { "crashloop-backoff-max", 0, KD_SET_CRASHLOOP_BACKOFF_MAX, false, "DURATION",
     "CrashLoopBackOff delay cap (default 5m0s)" },
   { "max-pods", 0, KD_SET_MAX_PODS, false, "N", "most pods this node runs (default 110)" },
+  { "pod-max-pids", 0, KD_SET_POD_PIDS_LIMIT, false, "N",
+    "most processes per pod (pids.max of the pod cgroup); -1: no limit (default -1)" },
   { "container-log-max-size", 0, KD_SET_CONTAINER_LOG_MAX_SIZE, false, "SIZE",
     "rotate a container log at this size (default 10Mi)" },
   { "container-log-max-files", 0, KD_SET_CONTAINER_LOG_MAX_FILES, false, "N",
@@ -88,6 +92,7 @@ kd_config_init (kd_config_t *cfg)
   memset (cfg, 0, sizeof (*cfg));
   cfg->pod_manifest_path = xstrdup (KD_DEFAULT_POD_MANIFEST_PATH);
   cfg->file_check_frequency_ms = KD_DEFAULT_FILE_CHECK_MS;
+  cfg->http_check_frequency_ms = KD_DEFAULT_HTTP_CHECK_MS;
   cfg->root_dir = xstrdup (KD_DEFAULT_ROOT_DIR);
   cfg->run_dir = xstrdup (KD_DEFAULT_RUN_DIR);
   cfg->pod_logs_dir = xstrdup (KD_DEFAULT_POD_LOGS_DIR);
@@ -97,6 +102,7 @@ kd_config_init (kd_config_t *cfg)
   cfg->crashloop_backoff_initial_ms = KD_DEFAULT_BACKOFF_INITIAL_MS;
   cfg->crashloop_backoff_max_ms = KD_DEFAULT_BACKOFF_MAX_MS;
   cfg->max_pods = KD_DEFAULT_MAX_PODS;
+  cfg->pod_pids_limit = KD_DEFAULT_POD_PIDS_LIMIT;
   cfg->container_log_max_size = KD_DEFAULT_CONTAINER_LOG_MAX;
   cfg->container_log_max_files = KD_DEFAULT_CONTAINER_LOG_FILES;
   cfg->cgroup_root = xstrdup (KD_DEFAULT_CGROUP_ROOT);
@@ -179,6 +185,28 @@ parse_bool (const char *s, bool *out, kd_error_t *err)
         return 0;
       }
   return kd_make_error (err, 0, "strconv.ParseBool: parsing \"%s\": invalid syntax", s);
+}
+
+/* strconv.ParseInt (s, 10, 64). */
+static int
+parse_int64 (const char *s, int64_t *out, kd_error_t *err)
+{
+  const char *p = s;
+  char *end;
+  long long v;
+
+  if (*p == '+' || *p == '-')
+    p++;
+  if (!isdigit ((unsigned char) *p))
+    return kd_make_error (err, 0, "strconv.ParseInt: parsing \"%s\": invalid syntax", s);
+  errno = 0;
+  v = strtoll (s, &end, 10);
+  if (*end != '\0')
+    return kd_make_error (err, 0, "strconv.ParseInt: parsing \"%s\": invalid syntax", s);
+  if (errno == ERANGE)
+    return kd_make_error (err, 0, "strconv.ParseInt: parsing \"%s\": value out of range", s);
+  *out = (int64_t) v;
+  return 0;
 }
 
 /* strconv.ParseInt (s, 10, 32). */
@@ -282,6 +310,8 @@ kd_config_set_value (kd_config_t *cfg, kd_setting_t id, const char *value, kd_er
       return 0;
     case KD_SET_FILE_CHECK_FREQUENCY:
       return parse_duration (value, &cfg->file_check_frequency_ms, err);
+    case KD_SET_HTTP_CHECK_FREQUENCY:
+      return parse_duration (value, &cfg->http_check_frequency_ms, err);
     case KD_SET_CRASHLOOP_BACKOFF_INITIAL:
       return parse_duration (value, &cfg->crashloop_backoff_initial_ms, err);
     case KD_SET_CRASHLOOP_BACKOFF_MAX:
@@ -293,6 +323,9 @@ kd_config_set_value (kd_config_t *cfg, kd_setting_t id, const char *value, kd_er
       return 0;
     case KD_SET_MAX_PODS:
       return parse_int32 (value, &cfg->max_pods, err);
+    case KD_SET_POD_PIDS_LIMIT:
+      /* the kubelet takes any value: > 0 is a limit, anything else none */
+      return parse_int64 (value, &cfg->pod_pids_limit, err);
     case KD_SET_CONTAINER_LOG_MAX_SIZE:
       if (kd_parse_bytes (value, &i64) < 0)
         return kd_make_error (err, 0,
@@ -475,6 +508,14 @@ finish (kd_config_t *cfg, kd_error_t *err)
       cleanup_free char *d = format_duration (cfg->file_check_frequency_ms);
       return kd_make_error (err, 0,
                             "invalid configuration: fileCheckFrequency (--file-check-frequency) "
+                            "%s must be greater than 0",
+                            d);
+    }
+  if (cfg->http_check_frequency_ms <= 0)
+    {
+      cleanup_free char *d = format_duration (cfg->http_check_frequency_ms);
+      return kd_make_error (err, 0,
+                            "invalid configuration: httpCheckFrequency (--http-check-frequency) "
                             "%s must be greater than 0",
                             d);
     }

@@ -30,6 +30,7 @@ struct kd_daemon
   bool stopping;
   kd_pod_store_t *store;
   kd_source_file_t *source;
+  kd_source_http_t *http_source;
   kd_server_t *server;
   kd_stats_t *stats; /* GET /stats/summary sampler */
   kd_image_service_t *images;
@@ -110,16 +111,21 @@ start_server (kd_daemon_t *d, const kd_config_t *cfg, kd_error_t *err)
   kd_daemon_stats_routes_add (d->server, d->stats);
   kd_daemon_image_routes_add (d->server, d->images);
   kd_daemon_logs_routes_add (d->server, &d->loop, d->store, cfg->pod_logs_dir);
+  /* The run directory holding the socket is 0700, or 0750 root:<group>
+     with --socket-group (README "A safe socket"), whatever mode an older
+     directory had. A directory given with --socket that is not ours is
+     left as it is. */
   if (cfg->socket_group == NULL)
-    return 0;
+    {
+      if (slash && slash != dir && kd_str_eq (dir, cfg->run_dir) && chmod (dir, 0700) < 0)
+        return kd_make_error (err, errno, "chmod `%s`", dir);
+      return 0;
+    }
   if (chown (cfg->socket_path, (uid_t) -1, gid) < 0)
     return kd_make_error (err, errno, "chown `%s` to group `%s`", cfg->socket_path,
                           cfg->socket_group);
-  /* The run directory is 0700; the group needs to pass through it (not to
-     list it) to reach the socket. A directory given with --socket that is
-     not ours is left as it is. */
   if (slash && slash != dir && kd_str_eq (dir, cfg->run_dir)
-      && (chown (dir, (uid_t) -1, gid) < 0 || chmod (dir, 0710) < 0))
+      && (chown (dir, (uid_t) -1, gid) < 0 || chmod (dir, 0750) < 0))
     return kd_make_error (err, errno, "let group `%s` into `%s`", cfg->socket_group, dir);
   return 0;
 }
@@ -164,6 +170,8 @@ start_pods (kd_daemon_t *d, const kd_config_t *cfg, kd_error_t *err)
   if (kd_podmgr_new (&opts, &d->pods, err) < 0)
     return -1;
   kd_podmgr_routes_add (d->server, d->pods);
+  kd_daemon_exec_routes_add (d->server, &d->loop, d->pods);
+  kd_daemon_containers_routes_add (d->server, d->store, d->pods, cfg->pod_logs_dir);
   return 0;
 }
 
@@ -225,9 +233,16 @@ kd_daemon_new (const kd_config_t *cfg, kd_daemon_t **out, kd_error_t *err)
         goto fail;
     }
   if (cfg->manifest_url)
-    kd_warn ("--manifest-url `%s`: the HTTP pod source is not available in this version; "
-             "ignored",
-             cfg->manifest_url);
+    {
+      kd_source_http_opts_t hopts = {
+        .url = cfg->manifest_url,
+        .node_name = cfg->node_name,
+        .period_ms = (uint64_t) cfg->http_check_frequency_ms,
+      };
+      if (kd_source_http_new (&d->loop, &hopts, on_source_update, d->store, &d->http_source, err)
+          < 0)
+        goto fail;
+    }
   if (start_images (d, cfg, err) < 0 || start_server (d, cfg, err) < 0)
     goto fail;
   if (start_pods (d, cfg, err) < 0)
@@ -277,6 +292,8 @@ kd_daemon_stop (kd_daemon_t *d)
   d->images = NULL;
   kd_source_file_close (d->source);
   d->source = NULL;
+  kd_source_http_close (d->http_source);
+  d->http_source = NULL;
   if (d->signals_ready)
     {
       uv_close ((uv_handle_t *) &d->sigterm, NULL);

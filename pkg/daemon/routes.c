@@ -40,7 +40,7 @@ handle_pods (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
 {
   kd_pod_store_t *store = data;
   size_t n;
-  const kd_pod_t *const *pods = kd_pod_store_list (store, &n);
+  const kd_pod_t *const *pods = kd_pod_store_list_all (store, &n);
   json_t *items = json_array ();
 
   for (size_t i = 0; i < n; i++)
@@ -68,7 +68,7 @@ handle_pod (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
     }
   ns = xstrndup (rest, (size_t) (slash - rest));
   name = slash + 1;
-  pod = kd_pod_store_get (store, ns, name);
+  pod = kd_pod_store_get_any (store, ns, name);
   if (pod == NULL)
     {
       kd_http_respond_status (conn, 404, "NotFound", "pods \"%s\" not found", name);

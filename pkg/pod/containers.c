@@ -19,6 +19,13 @@
 #include "kubeletd/metrics.h"
 #include "worker-internal.h"
 
+/* kubecontainer.MaxContainerTerminationMessageLength, ...LogLines and
+   ...LogLength: the file's last 4096 bytes, else (FallbackToLogsOnError,
+   a failed container) the last 2048 bytes of the last 80 log lines. */
+#define KD_TERMINATION_MESSAGE_MAX 4096
+#define KD_TERMINATION_LOG_LINES   80
+#define KD_TERMINATION_LOG_BYTES   2048
+
 op_t *
 kd_op_new (kd_ctr_t *c)
 {
@@ -238,6 +245,51 @@ log_tail (const char *path, size_t max_lines, size_t max_bytes)
   return out.s ? kd_buf_steal (&out) : NULL;
 }
 
+/* tail.ReadAtMost: the last max bytes of the file (the kubelet keeps the
+   end of a long message, where the reason for the exit usually is). A
+   missing file reads as empty. */
+static char *
+read_tail (const char *path, size_t max, size_t *len, kd_error_t *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  struct stat st;
+  char *buf;
+  off_t from;
+  ssize_t r;
+  size_t got = 0;
+
+  *len = 0;
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return xstrdup ("");
+      kd_make_error (err, errno, "open `%s`", path);
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      kd_make_error (err, 0, "`%s` is not a regular file", path);
+      return NULL;
+    }
+  from = st.st_size > (off_t) max ? st.st_size - (off_t) max : 0;
+  buf = xmalloc (max + 1);
+  while (got < max && (r = pread (fd, buf + got, max - got, from + (off_t) got)) != 0)
+    {
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          kd_make_error (err, errno, "read `%s`", path);
+          free (buf);
+          return NULL;
+        }
+      got += (size_t) r;
+    }
+  buf[got] = '\0';
+  *len = got;
+  return buf;
+}
+
 static char *
 termination_message (kd_ctr_t *c, int exit_code)
 {
@@ -250,20 +302,21 @@ termination_message (kd_ctr_t *c, int exit_code)
   if (c->cid == NULL)
     return NULL;
   path = xasprintf ("%s/containers/%s/termination-log", w->root_dir, c->cid);
-  if (kd_read_file (path, 1 << 20, &data, &len, &err) < 0)
-    kd_error_release (&err);
-  else if (len > 0)
+  data = read_tail (path, KD_TERMINATION_MESSAGE_MAX, &len, &err);
+  if (data == NULL)
     {
-      if (len > 4096)
-        data[4096] = '\0';
-      return data;
+      kd_vlog (2, "pod %s/%s: container %s: termination message: %s", w->ns, w->name, c->spec->name,
+               err->msg);
+      kd_error_release (&err);
     }
+  else if (len > 0)
+    return data;
   free (data);
   if (exit_code != 0 && kd_str_eq (c->spec->termination_message_policy, "FallbackToLogsOnError"))
     {
       cleanup_free char *log = xasprintf ("%s/%s_%s_%s/%s/%d.log", w->m->cfg->pod_logs_dir, w->ns,
                                           w->name, w->uid, c->spec->name, c->rec->restart_count);
-      return log_tail (log, 80, 2048);
+      return log_tail (log, KD_TERMINATION_LOG_LINES, KD_TERMINATION_LOG_BYTES);
     }
   return NULL;
 }

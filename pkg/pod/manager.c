@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include "kubeletd/metrics.h"
 #include "worker-internal.h"
 
 const char *
@@ -75,6 +76,10 @@ kd_w_stopped (kd_pod_worker_t *w)
     return;
   w->state = W_STOPPED;
   w->gone = true;
+  /* the pod is gone: its per-pod series go with it (a replacement with the
+     same name starts only now, so nothing of it is lost) */
+  if (!w->detached)
+    kd_metrics_forget_pod (w->ns, w->name);
   kd_w_close_timer (w, &w->deadline, &w->deadline_init);
   kd_w_close_timer (w, &w->retry, &w->retry_init);
   for (size_t i = 0; i < w->n_ctrs; i++)
@@ -476,6 +481,7 @@ kd_podmgr_new (const kd_podmgr_opts_t *opts, kd_podmgr_t **out, kd_error_t *err)
   co.root_dir = cfg->root_dir;
   co.pod_cidr = cfg->pod_cidr;
   co.bridge = m->bridge;
+  co.timeout_ms = kd_sandbox_cni_timeout_env ();
   m->cni = kd_cni_new (m->loop, &co);
   if (kd_cni_load_network (m->cni, &m->net, err) < 0)
     goto fail;
@@ -484,6 +490,7 @@ kd_podmgr_new (const kd_podmgr_opts_t *opts, kd_podmgr_t **out, kd_error_t *err)
   kd_info ("pod manager: shim `%s`, network `%s` (%s), node IP %s", m->shim_path, m->net->name,
            m->net->source, m->host_ip ? m->host_ip : "unknown");
   recover (m);
+  kd_sandbox_gc (m);
   kd_pod_store_on_change (m->store, on_change, m);
   *out = m;
   return 0;

@@ -160,6 +160,9 @@ fill_target (kd_ctr_t *c)
   c->target.container = c->spec;
   c->target.pod_full_name = c->full_name;
   c->target.started_at_ns = c->rec->state.started_at;
+  c->target.pod_name = w->name;
+  c->target.pod_namespace = w->ns;
+  c->target.pod_uid = w->uid;
 }
 
 /* The context of the prober of kind k (c->pctx), replaced by set. */

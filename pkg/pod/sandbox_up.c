@@ -324,6 +324,10 @@ kd_sandbox_up (kd_pod_worker_t *w)
   if (w->pod_cg == NULL)
     {
       limits_add (&lim, w->pod);
+      /* --pod-max-pids: the kubelet puts it on the pod cgroup, so a fork
+         bomb stops there whatever the containers' own cgroups say */
+      if (m->cfg->pod_pids_limit > 0)
+        lim.pids_limit = m->cfg->pod_pids_limit;
       if (kd_cgroup_create (m->cgl, w->cg_path, &lim, &w->pod_cg, &err) < 0)
         goto fail;
     }

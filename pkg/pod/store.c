@@ -37,7 +37,13 @@ struct kd_pod_store
   kd_store_entry_t *pods; /* sorted by namespace, name */
   size_t n_pods;
   const kd_pod_t **view; /* kd_pod_store_list's array */
-  kd_strv_t refused;     /* refusals already logged */
+  /* Refused by admission (--max-pods): Failed with the reason, until the
+     source drops or changes them (the kubelet never admits a rejected pod
+     later); unsorted, --max-pods bounds nothing here but the sources do. */
+  kd_store_entry_t *rejected;
+  size_t n_rejected;
+  const kd_pod_t **view_all; /* kd_pod_store_list_all's array */
+  kd_strv_t refused;         /* refusals already logged */
   kd_pod_change_cb cb;
   void *cb_data;
 };
@@ -114,6 +120,13 @@ kd_pod_store_free (kd_pod_store_t *st)
     }
   free (st->pods);
   free (st->view);
+  for (size_t i = 0; i < st->n_rejected; i++)
+    {
+      kd_pod_free (st->rejected[i].pod);
+      free (st->rejected[i].source);
+    }
+  free (st->rejected);
+  free (st->view_all);
   strv_clear (&st->refused);
   free (st);
 }
@@ -200,6 +213,74 @@ refuse (kd_pod_store_t *st, kd_strv_t *now, const char *msg)
   now->v[now->n++] = xstrdup (msg);
 }
 
+/* A rejected pod stays rejected while its source still wants that very
+   pod (same uid); an edit gives a new uid, which goes through admission
+   again, as the kubelet sees an edited static pod as a new pod. */
+static void
+reconcile_rejected (kd_pod_store_t *st)
+{
+  for (size_t i = st->n_rejected; i-- > 0;)
+    {
+      kd_store_entry_t *e = &st->rejected[i];
+      const kd_pod_t *want
+          = source_lookup (find_source (st, e->source), pod_ns (e->pod), pod_name (e->pod), NULL);
+
+      if (want && kd_str_eq (want->metadata.uid, e->pod->metadata.uid))
+        continue;
+      kd_pod_free (e->pod);
+      free (e->source);
+      memmove (e, e + 1, (st->n_rejected - i - 1) * sizeof (*e));
+      st->n_rejected--;
+    }
+}
+
+static const kd_store_entry_t *
+find_rejected (const kd_pod_store_t *st, const char *source, const char *uid)
+{
+  for (size_t i = 0; i < st->n_rejected; i++)
+    if (kd_str_eq (st->rejected[i].source, source)
+        && kd_str_eq (st->rejected[i].pod->metadata.uid, uid))
+      return &st->rejected[i];
+  return NULL;
+}
+
+/* The kubelet's admission counts active pods only: a pod that Succeeded or
+   Failed no longer uses a slot. */
+static size_t
+active_pods (const kd_pod_store_t *st)
+{
+  size_t n = 0;
+
+  for (size_t i = 0; i < st->n_pods; i++)
+    {
+      const char *phase = st->pods[i].pod->status.phase;
+      if (!kd_str_eq (phase, "Succeeded") && !kd_str_eq (phase, "Failed"))
+        n++;
+    }
+  return n;
+}
+
+/* rejectPod: phase Failed, the predicate's reason, "Pod was rejected: "
+   and its message. */
+static void
+reject (kd_pod_store_t *st, const kd_pod_t *want, const char *source, const char *reason,
+        const char *message)
+{
+  kd_store_entry_t *e;
+  kd_pod_t *pod = admitted_copy (want);
+
+  free (pod->status.phase);
+  pod->status.phase = xstrdup ("Failed");
+  free (pod->status.reason);
+  pod->status.reason = xstrdup (reason);
+  free (pod->status.message);
+  pod->status.message = xasprintf ("Pod was rejected: %s", message);
+  st->rejected = xrealloc (st->rejected, (st->n_rejected + 1) * sizeof (*st->rejected));
+  e = &st->rejected[st->n_rejected++];
+  e->pod = pod;
+  e->source = xstrdup (source);
+}
+
 static void
 reconcile_admitted (kd_pod_store_t *st)
 {
@@ -261,12 +342,18 @@ admit_new (kd_pod_store_t *st, kd_strv_t *refused_now)
               refuse (st, refused_now, msg);
               continue;
             }
-          if (st->max_pods >= 0 && st->n_pods >= (size_t) st->max_pods)
+          if (find_rejected (st, src->source, want->metadata.uid))
+            continue;
+          if (st->max_pods >= 0 && active_pods (st) >= (size_t) st->max_pods)
             {
-              msg = xasprintf ("pod %s/%s from `%s` not admitted: OutOfpods: Node didn't have "
-                               "enough resource: pods, requested: 1, used: %zu, capacity: %d",
-                               ns, name, src->source, st->n_pods, st->max_pods);
+              cleanup_free char *why
+                  = xasprintf ("Node didn't have enough resource: pods, requested: 1, used: %zu, "
+                               "capacity: %d",
+                               active_pods (st), st->max_pods);
+              msg = xasprintf ("pod %s/%s from `%s` not admitted: OutOfpods: %s", ns, name,
+                               src->source, why);
               refuse (st, refused_now, msg);
+              reject (st, want, src->source, "OutOfpods", why);
               continue;
             }
 
@@ -283,12 +370,33 @@ admit_new (kd_pod_store_t *st, kd_strv_t *refused_now)
     }
 }
 
+static int
+view_cmp (const void *a, const void *b)
+{
+  const kd_pod_t *pa = *(const kd_pod_t *const *) a, *pb = *(const kd_pod_t *const *) b;
+  int r = key_cmp (pod_ns (pa), pod_name (pa), pod_ns (pb), pod_name (pb));
+
+  /* a rejected pod may share its name with an admitted one: admitted first */
+  if (r == 0)
+    r = kd_str_eq (pa->status.reason, "OutOfpods") - kd_str_eq (pb->status.reason, "OutOfpods");
+  return r;
+}
+
 static void
 rebuild_view (kd_pod_store_t *st)
 {
+  size_t n = st->n_pods + st->n_rejected;
+
   st->view = xrealloc (st->view, (st->n_pods + 1) * sizeof (*st->view));
   for (size_t i = 0; i < st->n_pods; i++)
     st->view[i] = st->pods[i].pod;
+  st->view_all = xrealloc (st->view_all, (n + 1) * sizeof (*st->view_all));
+  for (size_t i = 0; i < st->n_pods; i++)
+    st->view_all[i] = st->pods[i].pod;
+  for (size_t i = 0; i < st->n_rejected; i++)
+    st->view_all[st->n_pods + i] = st->rejected[i].pod;
+  if (st->n_rejected)
+    qsort (st->view_all, n, sizeof (*st->view_all), view_cmp);
 }
 
 static void
@@ -331,6 +439,7 @@ kd_pod_store_set_source (kd_pod_store_t *st, const char *source, kd_pod_t *const
   kd_strv_t refused_now = { 0 };
 
   set_source_pods (st, source, pods, n);
+  reconcile_rejected (st);
   reconcile_admitted (st);
   admit_new (st, &refused_now);
   strv_clear (&st->refused);
@@ -350,6 +459,25 @@ kd_pod_store_get (const kd_pod_store_t *st, const char *namespace_, const char *
 {
   ssize_t at = find_entry (st, namespace_, name);
   return at >= 0 ? st->pods[at].pod : NULL;
+}
+
+const kd_pod_t *const *
+kd_pod_store_list_all (const kd_pod_store_t *st, size_t *n)
+{
+  *n = st->n_pods + st->n_rejected;
+  return st->view_all;
+}
+
+const kd_pod_t *
+kd_pod_store_get_any (const kd_pod_store_t *st, const char *namespace_, const char *name)
+{
+  const kd_pod_t *pod = kd_pod_store_get (st, namespace_, name);
+
+  for (size_t i = 0; pod == NULL && i < st->n_rejected; i++)
+    if (key_cmp (namespace_, name, pod_ns (st->rejected[i].pod), pod_name (st->rejected[i].pod))
+        == 0)
+      pod = st->rejected[i].pod;
+  return pod;
 }
 
 const kd_pod_t *

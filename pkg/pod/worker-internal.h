@@ -137,6 +137,11 @@ struct kd_pod_worker
   uv_timer_t retry; /* sandbox retry */
   bool retry_init;
   int handles; /* open timers (closing ones included) */
+
+  /* metrics (kubelet_pod_start_duration_seconds, ..._worker_duration_) */
+  uint64_t first_seen_hr; /* uv_hrtime () when the worker was made */
+  bool start_observed;    /* every container ran once: observed */
+  bool synced;            /* a step ran: "sync" instead of "create" */
 };
 
 struct kd_podmgr
@@ -183,6 +188,14 @@ kd_ctr_t *kd_w_find_cid (kd_pod_worker_t *w, const char *cid);
 void kd_w_close_timer (kd_pod_worker_t *w, uv_timer_t *t, bool *init);
 int64_t kd_w_pod_grace_ms (const kd_pod_worker_t *w);
 void kd_w_shim_lost (kd_pod_worker_t *w);
+
+/* sandbox_gc.c: after recovery, the network state of pods that no longer
+   exist (cached attachments, IPAM reservations, masquerade chains) is
+   released; every worker's pod counts as live. */
+void kd_sandbox_gc (kd_podmgr_t *m);
+/* The per-plugin CNI timeout: KUBELETD_CNI_TIMEOUT (a duration such as
+   "2s" or milliseconds), else 0 for the default. */
+int64_t kd_sandbox_cni_timeout_env (void);
 
 /* sandbox_up.c */
 void kd_sandbox_up (kd_pod_worker_t *w);

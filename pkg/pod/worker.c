@@ -14,6 +14,7 @@
    the same loop iteration as the shim's event. */
 #include <signal.h>
 
+#include "kubeletd/metrics.h"
 #include "worker-internal.h"
 
 static void w_stop_progress (kd_pod_worker_t *w);
@@ -90,6 +91,7 @@ kd_w_new (kd_podmgr_t *m, const kd_pod_t *pod)
   w->root_dir = xasprintf ("%s/pods/%s", m->cfg->root_dir, w->uid);
   w->cg_path = kd_cgroup_pod_path (m->cfg->cgroup_root, kd_pod_qos_class (w->pod), w->uid);
   w->sandbox_retry_ms = KD_SANDBOX_RETRY_MS;
+  w->first_seen_hr = uv_hrtime ();
 
   w->rec.n_init = s->n_init_containers;
   w->rec.init = xcalloc (s->n_init_containers + 1, sizeof (kd_ctr_record_t));
@@ -292,11 +294,14 @@ maybe_stop_sidecars (kd_pod_worker_t *w)
 void
 kd_w_step (kd_pod_worker_t *w)
 {
+  uint64_t t0;
+
   if (w->gone || w->state != W_RUNNING || w->in_step)
     return;
   if (w->terminal)
     return;
   w->in_step = true;
+  t0 = uv_hrtime ();
   for (size_t i = 0; i < w->n_init; i++)
     {
       kd_ctr_t *c = &w->ctrs[i];
@@ -324,6 +329,24 @@ kd_w_step (kd_pod_worker_t *w)
   maybe_stop_sidecars (w);
 out:
   w->in_step = false;
+  kd_metrics_observe ("kubelet_pod_worker_duration_seconds", (double) (uv_hrtime () - t0) / 1e9,
+                      w->synced ? "sync" : "create");
+  w->synced = true;
+}
+
+/* kubelet_pod_start_duration_seconds: once per pod, when every app
+   container is running for the first time, from when the pod was seen. */
+static void
+observe_start (kd_pod_worker_t *w, const kd_pod_status_t *st)
+{
+  if (w->start_observed || st->n_container_statuses == 0 || !kd_str_eq (st->phase, "Running"))
+    return;
+  for (size_t i = 0; i < st->n_container_statuses; i++)
+    if (st->container_statuses[i].state.running == NULL)
+      return;
+  w->start_observed = true;
+  kd_metrics_observe ("kubelet_pod_start_duration_seconds",
+                      (double) (uv_hrtime () - w->first_seen_hr) / 1e9);
 }
 
 void
@@ -340,6 +363,7 @@ kd_w_publish (kd_pod_worker_t *w)
     kd_type_free (&kd_type_pod_status, &w->status);
   w->status = out;
   w->has_status = true;
+  observe_start (w, &w->status);
   phase = out.phase;
   if (!w->terminal && w->state == W_RUNNING
       && (kd_str_eq (phase, "Succeeded") || kd_str_eq (phase, "Failed")))
@@ -398,8 +422,8 @@ kd_w_stop_progress (kd_pod_worker_t *w)
   w_stop_progress (w);
 }
 
-void
-kd_w_stop (kd_pod_worker_t *w)
+static void
+w_stop (kd_pod_worker_t *w)
 {
   if (w->state == W_WAITING)
     {
@@ -433,6 +457,17 @@ kd_w_stop (kd_pod_worker_t *w)
     }
   w->state = W_STOPPING;
   w_stop_progress (w);
+}
+
+/* The kill step is timed like a sync step (operation "kill"). */
+void
+kd_w_stop (kd_pod_worker_t *w)
+{
+  uint64_t t0 = uv_hrtime ();
+
+  w_stop (w);
+  kd_metrics_observe ("kubelet_pod_worker_duration_seconds", (double) (uv_hrtime () - t0) / 1e9,
+                      "kill");
 }
 
 /* kubeletd stops and leaves the pod running: close what belongs to this

@@ -16,6 +16,7 @@
       kubelet holds it until a new container; here the pod worker starts a
       new prober for it). A startup probe that reached Success stops too.
    Initial results: liveness Success, readiness Failure, startup Unknown. */
+#include "kubeletd/metrics.h"
 #include "probe-internal.h"
 
 #define MAX_PROBE_RETRIES 3
@@ -46,7 +47,27 @@ struct kd_prober
   bool tick_pending;
   bool on_hold;
   bool stopped;
+  /* metrics: labels, and when the current probe (retries included) began */
+  char *pod_name;
+  char *pod_namespace;
+  char *pod_uid;
+  uint64_t t0;
 };
+
+/* The kubelet's worker counts each probe by its result and times the
+   successful ones; an errored probe (a prober error) counts nowhere. */
+static void
+count_probe (kd_prober_t *p, const char *result)
+{
+  const char *kind = kd_probe_kind_name (p->kind);
+  const char *ctr = p->action.container_name ? p->action.container_name : "";
+
+  kd_metrics_counter_inc ("prober_probe_total", kind, result, ctr, p->pod_name, p->pod_namespace,
+                          p->pod_uid);
+  if (kd_str_eq (result, "successful"))
+    kd_metrics_observe ("prober_probe_duration_seconds", (double) (uv_hrtime () - p->t0) / 1e9,
+                        kind, ctr, p->pod_name, p->pod_namespace);
+}
 
 static void run_attempt (kd_prober_t *p);
 
@@ -69,6 +90,8 @@ next_tick (kd_prober_t *p)
   if (p->stopped || p->on_hold || !p->tick_pending)
     return;
   p->tick_pending = false;
+  p->tries = 0;
+  p->t0 = uv_hrtime ();
   run_attempt (p);
 }
 
@@ -120,9 +143,11 @@ handle_outcome (kd_prober_t *p, kd_outcome_t o, bool errored, const char *output
   switch (o)
     {
     case KD_OUTCOME_SUCCESS:
+      count_probe (p, "successful");
       record (p, RESULT_SUCCESS);
       break;
     case KD_OUTCOME_WARNING:
+      count_probe (p, "successful");
       if (p->cbs.on_warning)
         {
           cleanup_free char *msg
@@ -134,12 +159,14 @@ handle_outcome (kd_prober_t *p, kd_outcome_t o, bool errored, const char *output
       record (p, RESULT_SUCCESS);
       break;
     case KD_OUTCOME_FAILURE:
+      count_probe (p, "failed");
       attempt_failed (p, "failed", output, NULL);
       if (p->stopped)
         return;
       record (p, RESULT_FAILURE);
       break;
     default:
+      count_probe (p, "failed");
       record (p, RESULT_FAILURE);
       break;
     }
@@ -180,6 +207,7 @@ on_tick (uv_timer_t *t)
       return;
     }
   p->tries = 0;
+  p->t0 = uv_hrtime ();
   run_attempt (p);
 }
 
@@ -193,6 +221,9 @@ kd_prober_start (uv_loop_t *loop, kd_probe_kind_t kind, const kd_probe_t *probe,
   p->loop = loop;
   p->kind = kind;
   kd_action_init (&p->action, &probe->handler, target, true);
+  p->pod_name = xstrdup (target && target->pod_name ? target->pod_name : "");
+  p->pod_namespace = xstrdup (target && target->pod_namespace ? target->pod_namespace : "");
+  p->pod_uid = xstrdup (target && target->pod_uid ? target->pod_uid : "");
   p->period_ms = (uint64_t) (probe->period_seconds > 0 ? probe->period_seconds : 10) * 1000;
   p->timeout_ms = (uint64_t) (probe->timeout_seconds > 0 ? probe->timeout_seconds : 1) * 1000;
   p->success_threshold = probe->success_threshold > 0 ? probe->success_threshold : 1;
@@ -223,6 +254,9 @@ on_timer_closed (uv_handle_t *h)
 {
   kd_prober_t *p = h->data;
   kd_action_clear (&p->action);
+  free (p->pod_name);
+  free (p->pod_namespace);
+  free (p->pod_uid);
   free (p);
 }
 

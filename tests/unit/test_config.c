@@ -90,6 +90,7 @@ test_defaults_are_the_kubelets (void **state)
   assert_int_equal (cfg.crashloop_backoff_initial_ms, 10000);
   assert_int_equal (cfg.crashloop_backoff_max_ms, 300000);
   assert_int_equal (cfg.max_pods, 110);
+  assert_int_equal (cfg.pod_pids_limit, -1);
   assert_int_equal (cfg.container_log_max_size, 10 * 1024 * 1024);
   assert_int_equal (cfg.container_log_max_files, 5);
   assert_string_equal (cfg.cgroup_root, "kubepods");
@@ -389,6 +390,7 @@ static const char config_file[] = "apiVersion: kubelet.config.k8s.io/v1beta1\n"
                                   "fileCheckFrequency: 5s\n"
                                   "podCIDR: 10.99.0.0/16\n"
                                   "maxPods: 42\n"
+                                  "podPidsLimit: 1024\n"
                                   "containerLogMaxSize: 5Mi\n"
                                   "containerLogMaxFiles: 3\n"
                                   "cgroupRoot: mypods\n"
@@ -412,6 +414,7 @@ test_config_file_sets_kubelet_fields (void **state)
   assert_int_equal (cfg.file_check_frequency_ms, 5000);
   assert_string_equal (cfg.pod_cidr, "10.99.0.0/16");
   assert_int_equal (cfg.max_pods, 42);
+  assert_int_equal (cfg.pod_pids_limit, 1024);
   assert_int_equal (cfg.container_log_max_size, 5 * 1024 * 1024);
   assert_int_equal (cfg.container_log_max_files, 3);
   assert_string_equal (cfg.cgroup_root, "mypods");
@@ -422,6 +425,27 @@ test_config_file_sets_kubelet_fields (void **state)
   assert_int_equal (cfg.warnings.n, 0);
   kd_config_free (&cfg);
   unlink (path);
+}
+
+static void
+test_pod_max_pids_flag_sets_the_pod_pids_limit (void **state)
+{
+  kd_config_t cfg;
+  char *msg = NULL;
+
+  assert_int_equal (parse (&cfg, NULL, "--hostname-override=n", "--pod-max-pids", "64", NULL), 0);
+  assert_int_equal (cfg.pod_pids_limit, 64);
+  kd_config_free (&cfg);
+  /* -1 (and 0) mean no limit, as in the kubelet: accepted as given */
+  assert_int_equal (parse (&cfg, NULL, "--hostname-override=n", "--pod-max-pids=-1", NULL), 0);
+  assert_int_equal (cfg.pod_pids_limit, -1);
+  kd_config_free (&cfg);
+  assert_int_equal (parse (&cfg, &msg, "--hostname-override=n", "--pod-max-pids", "lots", NULL),
+                    -1);
+  assert_string_equal (msg, "invalid argument \"lots\" for \"--pod-max-pids\" flag: "
+                            "strconv.ParseInt: parsing \"lots\": invalid syntax");
+  free (msg);
+  kd_config_free (&cfg);
 }
 
 static void
@@ -603,6 +627,7 @@ main (void)
     cmocka_unit_test (test_config_file_static_pod_path_is_relative_to_the_file),
     cmocka_unit_test (test_missing_config_file_is_an_error),
     cmocka_unit_test (test_empty_config_flag_means_no_file),
+    cmocka_unit_test (test_pod_max_pids_flag_sets_the_pod_pids_limit),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
