@@ -27,6 +27,8 @@ static const kd_config_field_t top_fields[] = {
   { "podCIDR", KD_SET_POD_CIDR, KD_NODE_STRING },
   { "maxPods", KD_SET_MAX_PODS, KD_NODE_INT },
   { "podPidsLimit", KD_SET_POD_PIDS_LIMIT, KD_NODE_INT },
+  { "imageGCHighThresholdPercent", KD_SET_IMAGE_GC_HIGH_THRESHOLD, KD_NODE_INT },
+  { "imageGCLowThresholdPercent", KD_SET_IMAGE_GC_LOW_THRESHOLD, KD_NODE_INT },
   { "containerLogMaxSize", KD_SET_CONTAINER_LOG_MAX_SIZE, KD_NODE_STRING },
   { "containerLogMaxFiles", KD_SET_CONTAINER_LOG_MAX_FILES, KD_NODE_INT },
   { "cgroupRoot", KD_SET_CGROUP_ROOT, KD_NODE_STRING },

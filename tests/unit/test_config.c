@@ -391,6 +391,8 @@ static const char config_file[] = "apiVersion: kubelet.config.k8s.io/v1beta1\n"
                                   "podCIDR: 10.99.0.0/16\n"
                                   "maxPods: 42\n"
                                   "podPidsLimit: 1024\n"
+                                  "imageGCHighThresholdPercent: 90\n"
+                                  "imageGCLowThresholdPercent: 70\n"
                                   "containerLogMaxSize: 5Mi\n"
                                   "containerLogMaxFiles: 3\n"
                                   "cgroupRoot: mypods\n"
@@ -415,6 +417,8 @@ test_config_file_sets_kubelet_fields (void **state)
   assert_string_equal (cfg.pod_cidr, "10.99.0.0/16");
   assert_int_equal (cfg.max_pods, 42);
   assert_int_equal (cfg.pod_pids_limit, 1024);
+  assert_int_equal (cfg.image_gc_high_threshold, 90);
+  assert_int_equal (cfg.image_gc_low_threshold, 70);
   assert_int_equal (cfg.container_log_max_size, 5 * 1024 * 1024);
   assert_int_equal (cfg.container_log_max_files, 3);
   assert_string_equal (cfg.cgroup_root, "mypods");
