@@ -124,6 +124,9 @@ void kd_go_duration (int64_t ns, char *buf, size_t size);
 int64_t kd_now_ns (void);       /* CLOCK_REALTIME */
 int64_t kd_monotonic_ns (void); /* CLOCK_MONOTONIC */
 
+/* The machine's architecture as Go spells it ("amd64", "arm64", ...). */
+const char *kd_go_arch (void);
+
 /* ---- files ----------------------------------------------------------- */
 
 /* Reads a whole file, refusing files larger than max bytes. */

@@ -43,8 +43,6 @@ const char *kd_desc_str (const json_t *obj, const char *key);
 char *kd_desc_time (const char *rfc3339);
 /* The keys of obj, sorted (the caller frees the array, not the keys). */
 const char **kd_desc_sorted_keys (const json_t *obj, size_t *n);
-/* Go's %q of s (strconv.Quote), for the subPath of a mount. */
-char *kd_desc_go_quote (const char *s);
 
 /* describeContainers for "Init Containers" or "Containers". */
 void kd_desc_containers (kd_tabw_t *w, const char *label, const json_t *pod,

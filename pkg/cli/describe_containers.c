@@ -34,52 +34,6 @@ kd_desc_time (const char *rfc3339)
   return xstrdup (buf);
 }
 
-char *
-kd_desc_go_quote (const char *s)
-{
-  kd_buf_t b = { 0 };
-
-  kd_buf_putc (&b, '"');
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-    switch (*p)
-      {
-      case '"':
-        kd_buf_puts (&b, "\\\"");
-        break;
-      case '\\':
-        kd_buf_puts (&b, "\\\\");
-        break;
-      case '\a':
-        kd_buf_puts (&b, "\\a");
-        break;
-      case '\b':
-        kd_buf_puts (&b, "\\b");
-        break;
-      case '\f':
-        kd_buf_puts (&b, "\\f");
-        break;
-      case '\n':
-        kd_buf_puts (&b, "\\n");
-        break;
-      case '\r':
-        kd_buf_puts (&b, "\\r");
-        break;
-      case '\t':
-        kd_buf_puts (&b, "\\t");
-        break;
-      case '\v':
-        kd_buf_puts (&b, "\\v");
-        break;
-      default:
-        if (*p < 0x20 || *p == 0x7f)
-          kd_buf_printf (&b, "\\x%02x", *p);
-        else
-          kd_buf_putc (&b, (char) *p);
-      }
-  kd_buf_putc (&b, '"');
-  return kd_buf_steal (&b);
-}
-
 static int64_t
 int_or (const json_t *obj, const char *key, int64_t dflt)
 {
@@ -529,7 +483,7 @@ describe_mounts (kd_tabw_t *w, const json_t *c)
 
       if (*sub != '\0')
         {
-          cleanup_free char *q = kd_desc_go_quote (sub);
+          cleanup_free char *q = kd_fe_quote (sub);
           flags = xasprintf ("%s,path=%s",
                              json_is_true (json_object_get (v[i], "readOnly")) ? "ro" : "rw", q);
         }

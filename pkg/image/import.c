@@ -39,28 +39,6 @@ typedef struct
   size_t n, cap;
 } cands_t;
 
-static const char *
-native_arch (void)
-{
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__arm__)
-  return "arm";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
-#else
-  return "unknown";
-#endif
-}
-
 static bool
 digest_ok (const char *d)
 {
@@ -150,7 +128,7 @@ platform_ok (json_t *desc)
   os = json_string_value (json_object_get (p, "os"));
   arch = json_string_value (json_object_get (p, "architecture"));
   return (os == NULL || strcmp (os, "linux") == 0)
-         && (arch == NULL || strcmp (arch, native_arch ()) == 0);
+         && (arch == NULL || strcmp (arch, kd_go_arch ()) == 0);
 }
 
 static const char *
@@ -239,9 +217,9 @@ pick (const char *want, cands_t *c, kd_error_t *err)
   cleanup_free char *list = NULL;
 
   if (c->n == 0 && want)
-    return kd_make_error (err, 0, "no image named `%s` for linux/%s", want, native_arch ());
+    return kd_make_error (err, 0, "no image named `%s` for linux/%s", want, kd_go_arch ());
   if (c->n == 0)
-    return kd_make_error (err, 0, "no image for linux/%s", native_arch ());
+    return kd_make_error (err, 0, "no image for linux/%s", kd_go_arch ());
   for (size_t i = 1; i < c->n; i++)
     if (strcmp (c->v[i].digest, c->v[0].digest) != 0)
       {
@@ -249,7 +227,7 @@ pick (const char *want, cands_t *c, kd_error_t *err)
           kd_buf_printf (&names, "%s%s", j ? ", " : "",
                          c->v[j].name ? c->v[j].name : c->v[j].digest);
         list = kd_buf_steal (&names);
-        return kd_make_error (err, 0, "several images for linux/%s (%s): name one", native_arch (),
+        return kd_make_error (err, 0, "several images for linux/%s (%s): name one", kd_go_arch (),
                               list);
       }
   return 0;

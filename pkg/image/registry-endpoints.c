@@ -123,29 +123,16 @@ kd_reg_resolve_endpoints (const kd_registry_opts_t *o, const kd_image_ref_t *ref
     add_host (eps, n, o, ref->domain, "", ref->domain, false, group);
 }
 
-/* ---- platform -------------------------------------------------------------------- */
-
+/* kd_go_arch with the ARM variant OCI indexes name ("arm/v7"). */
 const char *
 kd_reg_native_arch (void)
 {
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH <= 6
+#if defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH <= 6
   return "arm/v6";
 #elif defined(__arm__)
   return "arm/v7";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
 #else
-  return "unknown";
+  return kd_go_arch ();
 #endif
 }
 

@@ -227,7 +227,7 @@ go_atoi (const char *s, long *out, char **msg)
     }
   if (range)
     {
-      cleanup_free char *q = kd_go_quote (s);
+      cleanup_free char *q = kd_fe_quote (s);
       *msg = xasprintf ("strconv.Atoi: parsing %s: value out of range", q);
       return -1;
     }
@@ -236,7 +236,7 @@ go_atoi (const char *s, long *out, char **msg)
 
 syntax:
   {
-    cleanup_free char *q = kd_go_quote (s);
+    cleanup_free char *q = kd_fe_quote (s);
     *msg = xasprintf ("strconv.Atoi: parsing %s: invalid syntax", q);
   }
   return -1;
@@ -269,56 +269,6 @@ kd_action_resolve_port (const kd_action_t *a, const kd_intstr_t *port, char **ms
     return (int) v;
   *msg = xasprintf ("invalid port number: %ld", v);
   return -1;
-}
-
-/* ---- Go's spelling ---------------------------------------------------- */
-
-char *
-kd_go_quote (const char *s)
-{
-  kd_buf_t b = { 0 };
-
-  kd_buf_putc (&b, '"');
-  for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++)
-    {
-      switch (*p)
-        {
-        case '"':
-          kd_buf_puts (&b, "\\\"");
-          break;
-        case '\\':
-          kd_buf_puts (&b, "\\\\");
-          break;
-        case '\a':
-          kd_buf_puts (&b, "\\a");
-          break;
-        case '\b':
-          kd_buf_puts (&b, "\\b");
-          break;
-        case '\f':
-          kd_buf_puts (&b, "\\f");
-          break;
-        case '\n':
-          kd_buf_puts (&b, "\\n");
-          break;
-        case '\r':
-          kd_buf_puts (&b, "\\r");
-          break;
-        case '\t':
-          kd_buf_puts (&b, "\\t");
-          break;
-        case '\v':
-          kd_buf_puts (&b, "\\v");
-          break;
-        default:
-          if (*p < 0x20 || *p == 0x7f)
-            kd_buf_printf (&b, "\\x%02x", *p);
-          else
-            kd_buf_putc (&b, (char) *p);
-        }
-    }
-  kd_buf_putc (&b, '"');
-  return kd_buf_steal (&b);
 }
 
 void
@@ -376,7 +326,7 @@ exec_probe_done (void *data, const kd_exec_result_t *r)
       cb (cb_data, KD_OUTCOME_UNKNOWN, true, msg);
       return;
     }
-  cleanup_free char *q = kd_go_quote (e->command);
+  cleanup_free char *q = kd_fe_quote (e->command);
   cleanup_free char *msg
       = r->timed_out ? xasprintf ("command %s timed out", q) : xstrdup (r->output ? r->output : "");
   kd_outcome_t o = r->timed_out || r->exit_code != 0 ? KD_OUTCOME_FAILURE : KD_OUTCOME_SUCCESS;

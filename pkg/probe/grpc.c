@@ -225,7 +225,7 @@ rpc_finished (grpc_probe_t *g)
     }
   char num[16];
   snprintf (num, sizeof (num), "%d", status);
-  cleanup_free char *q = kd_go_quote (status >= 0 && status < 4 ? serving_status[status] : num);
+  cleanup_free char *q = kd_fe_quote (status >= 0 && status < 4 ? serving_status[status] : num);
   cleanup_free char *msg = xasprintf ("service unhealthy (responded with %s)", q);
   report (g, KD_OUTCOME_FAILURE, msg);
 }
@@ -490,7 +490,7 @@ on_deadline (uv_timer_t *t)
       report_rpc_error (g, 4, "context deadline exceeded");
       return;
     }
-  cleanup_free char *q = kd_go_quote (g->hostport);
+  cleanup_free char *q = kd_fe_quote (g->hostport);
   cleanup_free char *msg = xasprintf (
       "timeout: failed to connect service %s within %s: context deadline exceeded", q, dur);
   report (g, KD_OUTCOME_FAILURE, msg);

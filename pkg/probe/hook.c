@@ -63,8 +63,8 @@ static char *
 fail_message (kd_hook_t *h, const char *error)
 {
   const kd_action_t *a = &h->action;
-  cleanup_free char *ctr = kd_go_quote (a->container_name ? a->container_name : "");
-  cleanup_free char *pod = kd_go_quote (a->pod_full_name ? a->pod_full_name : "");
+  cleanup_free char *ctr = kd_fe_quote (a->container_name ? a->container_name : "");
+  cleanup_free char *pod = kd_fe_quote (a->pod_full_name ? a->pod_full_name : "");
 
   switch (a->type)
     {
@@ -114,7 +114,7 @@ on_exec_done (void *data, const kd_exec_result_t *r)
   /* The CRI client's CodeExitError, then the handler's message: %q of the
      output. */
   cleanup_free char *cmd = kd_exec_join (&h->action, " ");
-  cleanup_free char *out = kd_go_quote (r->output);
+  cleanup_free char *out = kd_fe_quote (r->output);
   cleanup_free char *err = xasprintf ("command '%s' exited with %d: %s, message: %s", cmd,
                                       r->exit_code, r->stderr_text, out);
   fail (h, err);

@@ -263,7 +263,7 @@ follow_redirect (http_probe_t *h, long code)
     return false;
   if (h->redirects >= HTTP_MAX_REDIRECTS)
     {
-      cleanup_free char *q = kd_go_quote (target);
+      cleanup_free char *q = kd_fe_quote (target);
       cleanup_free char *msg = xasprintf ("Get %s: stopped after 10 redirects", q);
       report (h, KD_OUTCOME_FAILURE, false, msg);
       return true;
@@ -317,7 +317,7 @@ transfer_done (http_probe_t *h, CURLcode res)
     }
 
   /* Transport errors, as Go's url.Error: Get "URL": <net error>. */
-  cleanup_free char *q = kd_go_quote (h->url);
+  cleanup_free char *q = kd_fe_quote (h->url);
   cleanup_free char *addr = dial_addr (h->url);
   cleanup_free char *detail = NULL;
   long os_errno = 0;
@@ -424,7 +424,7 @@ on_deadline (uv_timer_t *t)
               "body)");
       return;
     }
-  cleanup_free char *q = kd_go_quote (h->url);
+  cleanup_free char *q = kd_fe_quote (h->url);
   cleanup_free char *msg = NULL;
   if (connected == 0)
     {

@@ -158,8 +158,6 @@ kd_attempt_t *kd_grpc_start (uv_loop_t *loop, const char *host, int port, const 
 
 /* ---- Go's spelling ------------------------------------------------------ */
 
-/* Go's %q of s (quotes included); caller frees. */
-char *kd_go_quote (const char *s);
 /* Go's time.Duration String for a whole number of milliseconds ("1s",
    "1m30s", "500ms"). */
 /* Go's errno text: strerror with a lower-case first letter. */

@@ -6,30 +6,6 @@
 
 #include "runtime-internal.h"
 
-/* The Go architecture name of the machine we run on, as the profiles'
-   "arches" lists spell it. */
-static const char *
-native_go_arch (void)
-{
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__arm__)
-  return "arm";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
-#else
-  return "unknown";
-#endif
-}
-
 static bool
 in_list (const char *csv, const char *word)
 {
@@ -124,7 +100,7 @@ static int
 build_default (const kd_ctr_spec_t *spec, scmp_filter_ctx *out, kd_error_t *err)
 {
   const uint32_t def = SCMP_ACT_ERRNO (EPERM);
-  const char *arch = native_go_arch ();
+  const char *arch = kd_go_arch ();
   scmp_filter_ctx ctx = seccomp_init (def);
 
   if (ctx == NULL)

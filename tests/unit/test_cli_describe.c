@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../../pkg/cli/describe-internal.h"
+#include "kubeletd/api.h"
 #include "kubeletd/cli.h"
 
 /* JSON written with single quotes, for readability. */
@@ -462,7 +463,7 @@ test_tabwriter_pads_a_cell_before_empty_text_and_flush_splits (void **state)
 static void
 test_go_quote_escapes_like_strconv (void **state)
 {
-  cleanup_free char *q = kd_desc_go_quote ("a\"b\\c\n\x01");
+  cleanup_free char *q = kd_fe_quote ("a\"b\\c\n\x01");
   assert_string_equal (q, "\"a\\\"b\\\\c\\n\\x01\"");
 }
 
