@@ -12,14 +12,21 @@ KD_PID=""
 KD_TMP=""
 KD_CG_ROOT=""
 KD_BRIDGE=""
+KD_CLEANUP_CMDS=()
+
+# kd_on_cleanup CMD: runs CMD (eval'd) first when the test exits.
+kd_on_cleanup() {
+  KD_CLEANUP_CMDS+=("$1")
+}
 KD_NODE=node1
 
 # kd_cleanup: stops kubeletd, then removes whatever a failure may have left:
 # shims and containers of this test's pods, mounts under $KD_TMP, the
 # test's cgroup tree, its bridge, and $KD_TMP itself.
 kd_cleanup() {
-  local rc=$?
-  set +e +o pipefail
+  local rc=$? cmd
+  set +e +u +o pipefail
+  for cmd in "${KD_CLEANUP_CMDS[@]}"; do eval "$cmd" 2>/dev/null; done
   if [ -n "$KD_PID" ] && kill -0 "$KD_PID" 2>/dev/null; then
     kill -TERM "$KD_PID" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$KD_PID" 2>/dev/null || break; sleep 0.1; done

@@ -14,36 +14,11 @@
 
 command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
 
-CG_ROOT=kd-e2e-logs-$$
-BRIDGE=kdlog$(($$ % 100000))
-CIDR=10.$((200 + $$ % 50)).$(($$ % 250)).0/24
 
-logs_cleanup() {
-  local rc=$?
-  set +e +o pipefail
-  if [ -n "$KD_PID" ] && kill -0 "$KD_PID" 2>/dev/null; then
-    kill -TERM "$KD_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$KD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$KD_PID" 2>/dev/null || true
-  fi
-  [ -n "${FOLLOW:-}" ] && kill "$FOLLOW" 2>/dev/null
-  if [ -n "$KD_TMP" ]; then
-    for f in "$KD_TMP"/run/pods/*/shim.pid; do
-      [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
-    done
-    sleep 0.2
-    grep " $KD_TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do
-      umount -l "$m" 2>/dev/null || true
-    done
-  fi
-  find /sys/fs/cgroup/*/"$CG_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-  ip link del "$BRIDGE" 2>/dev/null || true
-  (exit "$rc")
-  kd_cleanup
-}
 
 kd_setup
-trap logs_cleanup EXIT
+kd_on_cleanup '[ -n "$FOLLOW" ] && kill "$FOLLOW"'
+CG_ROOT=$KD_CG_ROOT BRIDGE=$KD_BRIDGE CIDR=$KD_CIDR
 FOLLOW=""
 
 CTL_RC=0

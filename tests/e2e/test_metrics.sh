@@ -36,39 +36,11 @@ ROOT_PODS=0
 if [ "$(id -u)" -eq 0 ] && { [ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ]; }; then
   ROOT_PODS=1
 fi
-CG_ROOT=kd-e2e-m$$
-BRIDGE=kdm$(($$ % 100000))
-CIDR=10.$((200 + $$ % 50)).$((($$ + 7) % 250)).0/24
 IMG=kubeletd.local/payload:1.0
 
-metrics_cleanup() {
-  local rc=$?
-  set +e +o pipefail
-  if [ -n "$KD_PID" ] && kill -0 "$KD_PID" 2>/dev/null; then
-    kill -TERM "$KD_PID" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$KD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$KD_PID" 2>/dev/null
-  fi
-  if [ "$ROOT_PODS" = 1 ] && [ -n "$KD_TMP" ]; then
-    for f in "$KD_TMP"/run/pods/*/shim.pid; do
-      [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
-    done
-    for d in $(find /sys/fs/cgroup/*/"$CG_ROOT" -depth -type d 2>/dev/null); do
-      for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-    done
-    sleep 0.2
-    grep " $KD_TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do
-      umount -l "$m" 2>/dev/null
-    done
-    find /sys/fs/cgroup/*/"$CG_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null
-    ip link del "$BRIDGE" 2>/dev/null
-  fi
-  (exit "$rc")
-  kd_cleanup
-}
 
 kd_setup
-trap metrics_cleanup EXIT
+CG_ROOT=$KD_CG_ROOT BRIDGE=$KD_BRIDGE CIDR=$KD_CIDR
 if [ "$ROOT_PODS" = 1 ]; then
   kd_start --cgroup-root "$CG_ROOT" --network-bridge "$BRIDGE" --pod-cidr "$CIDR" \
     --stop-pods-on-exit

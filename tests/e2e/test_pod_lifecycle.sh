@@ -11,40 +11,11 @@
 [ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ] || { echo "SKIP: no CNI plugins"; exit 77; }
 command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
 
-CG_ROOT=kd-e2e-$$
-BRIDGE=kde2e$(($$ % 100000))
-CIDR=10.$((200 + $$ % 50)).$(($$ % 250)).0/24
 IMG=kubeletd.local/payload:1.0
 
-lifecycle_cleanup() {
-  local rc=$?
-  set +e +o pipefail
-  if [ -n "$KD_PID" ] && kill -0 "$KD_PID" 2>/dev/null; then
-    kill -TERM "$KD_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$KD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$KD_PID" 2>/dev/null || true
-  fi
-  if [ -n "$KD_TMP" ]; then
-    # shims and their containers (by the pid files this test's pods wrote)
-    for f in "$KD_TMP"/run/pods/*/shim.pid; do
-      [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
-    done
-    for d in $(find /sys/fs/cgroup/*/"$CG_ROOT" -depth -type d 2>/dev/null); do
-      for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
-    done
-    sleep 0.2
-    grep " $KD_TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do
-      umount -l "$m" 2>/dev/null || true
-    done
-  fi
-  find /sys/fs/cgroup/*/"$CG_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-  ip link del "$BRIDGE" 2>/dev/null || true
-  (exit "$rc")
-  kd_cleanup
-}
 
 kd_setup
-trap lifecycle_cleanup EXIT
+CG_ROOT=$KD_CG_ROOT BRIDGE=$KD_BRIDGE CIDR=$KD_CIDR
 
 start() {
   kd_start --cgroup-root "$CG_ROOT" --network-bridge "$BRIDGE" --pod-cidr "$CIDR" \

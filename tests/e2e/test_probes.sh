@@ -13,13 +13,7 @@ command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 IMG=kubeletd.local/payload:1.0
 HTTP_PID=""
 kd_setup
-probes_cleanup() {
-  local rc=$?
-  [ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null
-  (exit "$rc")
-  kd_cleanup
-}
-trap probes_cleanup EXIT
+kd_on_cleanup '[ -n "$HTTP_PID" ] && kill "$HTTP_PID"'
 
 # A manifest server on a free local port.
 mkdir -p "$KD_TMP/www"
