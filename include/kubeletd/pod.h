@@ -68,6 +68,9 @@ void kd_pod_store_set_status (kd_pod_store_t *st, const char *uid, const kd_pod_
 /* The admitted pods and the rejected ones (GET /pods), in namespace, then
    name order; valid until the next set_source. */
 const kd_pod_t *const *kd_pod_store_list_all (const kd_pod_store_t *st, size_t *n);
+/* The v1 PodList of kd_pod_store_list_all as compact JSON, cached until the
+   next change. Valid until the next change. */
+const char *kd_pod_store_list_json (kd_pod_store_t *st, size_t *len);
 /* An admitted pod, else a rejected one, by namespace/name. */
 const kd_pod_t *kd_pod_store_get_any (const kd_pod_store_t *st, const char *namespace_,
                                       const char *name);

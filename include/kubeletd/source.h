@@ -8,7 +8,7 @@
  * the pods it produced before, so nothing running is lost to a typo).
  *
  * What it owns: per-file results (path, identity from stat, pods), an
- * inotify watch (uv_fs_event) with a 100 ms timer that coalesces bursts, and
+ * inotify watch (uv_fs_event) with a 20 ms timer that coalesces bursts, and
  * the full relist timer (--file-check-frequency) that catches anything a
  * watch can miss (a directory created later, a watch lost with its inode).
  *

@@ -38,16 +38,10 @@ handle_healthz (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
 static void
 handle_pods (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
 {
-  kd_pod_store_t *store = data;
-  size_t n;
-  const kd_pod_t *const *pods = kd_pod_store_list_all (store, &n);
-  json_t *items = json_array ();
+  size_t len;
+  const char *body = kd_pod_store_list_json (data, &len);
 
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new (items, kd_pod_to_json (pods[i]));
-  kd_http_respond_json (conn, 200,
-                        json_pack ("{s:s, s:s, s:{}, s:o}", "kind", "PodList", "apiVersion", "v1",
-                                   "metadata", "items", items));
+  kd_http_respond (conn, 200, "application/json", body, len);
 }
 
 /* GET /pods/<namespace>/<name>: exactly two non-empty segments. */

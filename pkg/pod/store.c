@@ -46,6 +46,11 @@ struct kd_pod_store
   kd_strv_t refused;         /* refusals already logged */
   kd_pod_change_cb cb;
   void *cb_data;
+  /* GET /pods body, rebuilt only after a change: a node with hundreds of
+     idle pods answers from memory instead of encoding every pod again. */
+  char *list_json;
+  size_t list_json_len;
+  bool list_json_valid;
 };
 
 static const char *
@@ -127,6 +132,7 @@ kd_pod_store_free (kd_pod_store_t *st)
     }
   free (st->rejected);
   free (st->view_all);
+  free (st->list_json);
   strv_clear (&st->refused);
   free (st);
 }
@@ -445,6 +451,7 @@ kd_pod_store_set_source (kd_pod_store_t *st, const char *source, kd_pod_t *const
   strv_clear (&st->refused);
   st->refused = refused_now;
   rebuild_view (st);
+  st->list_json_valid = false;
 }
 
 const kd_pod_t *const *
@@ -506,6 +513,35 @@ kd_pod_store_set_status (kd_pod_store_t *st, const char *uid, const kd_pod_statu
         continue;
       kd_type_free (&kd_type_pod_status, &pod->status);
       kd_type_copy (&kd_type_pod_status, &pod->status, status);
+      st->list_json_valid = false;
       return;
     }
+}
+
+const char *
+kd_pod_store_list_json (kd_pod_store_t *st, size_t *len)
+{
+  if (!st->list_json_valid)
+    {
+      size_t n;
+      const kd_pod_t *const *pods = kd_pod_store_list_all (st, &n);
+      json_t *items = json_array ();
+      json_t *list;
+
+      for (size_t i = 0; i < n; i++)
+        json_array_append_new (items, kd_pod_to_json (pods[i]));
+      list = json_pack ("{s:s, s:s, s:{}, s:o}", "kind", "PodList", "apiVersion", "v1", "metadata",
+                        "items", items);
+      cleanup_free char *text = json_dumps (list, JSON_COMPACT);
+      if (text == NULL)
+        abort ();
+      free (st->list_json);
+      /* One object then a newline, as every JSON answer of the API. */
+      st->list_json = xasprintf ("%s\n", text);
+      st->list_json_len = strlen (st->list_json);
+      st->list_json_valid = true;
+      json_decref (list);
+    }
+  *len = st->list_json_len;
+  return st->list_json;
 }

@@ -13,7 +13,7 @@
 #include "kubeletd/manifest.h"
 #include "kubeletd/source.h"
 
-#define KD_SOURCE_DEFAULT_COALESCE_MS 100
+#define KD_SOURCE_DEFAULT_COALESCE_MS 20
 
 typedef struct
 {
@@ -371,7 +371,7 @@ on_fs_event (uv_fs_event_t *handle, const char *filename, int events, int status
     }
   kd_vlog (5, "watch `%s`: event %d on `%s`", src->path, events, filename ? filename : "");
   /* Armed by the first event of a burst and not pushed back by the next
-     ones, so a steady stream of writes still gets scanned every 100 ms. */
+     ones, so a steady stream of writes still gets scanned every 20 ms. */
   if (!uv_is_active ((uv_handle_t *) &src->coalesce))
     uv_timer_start (&src->coalesce, on_coalesced, src->coalesce_ms, 0);
 }

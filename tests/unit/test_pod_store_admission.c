@@ -127,6 +127,39 @@ test_terminal_pods_do_not_use_a_slot (void **state)
   kd_pod_store_free (st);
 }
 
+/* GET /pods answers from a cached body; every change must show at once. */
+static void
+test_pod_list_json_follows_every_change (void **state)
+{
+  kd_pod_store_t *st = kd_pod_store_new (-1);
+  kd_pod_t *a = mkpod ("a", "1"), *b = mkpod ("b", "2");
+  kd_pod_status_t running = { .phase = (char *) "Running" };
+  const char *body;
+  size_t len;
+
+  body = kd_pod_store_list_json (st, &len);
+  assert_string_equal (
+      body, "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":[]}\n");
+  assert_int_equal (len, strlen (body));
+  set (st, "s1", a);
+  body = kd_pod_store_list_json (st, &len);
+  assert_non_null (strstr (body, "\"name\":\"a\""));
+  assert_null (strstr (body, "Running"));
+  kd_pod_store_set_status (st, "1", &running);
+  body = kd_pod_store_list_json (st, &len);
+  assert_non_null (strstr (body, "\"phase\":\"Running\""));
+  set (st, "s2", b);
+  body = kd_pod_store_list_json (st, &len);
+  assert_non_null (strstr (body, "\"name\":\"b\""));
+  set (st, "s1", NULL);
+  body = kd_pod_store_list_json (st, &len);
+  assert_null (strstr (body, "\"name\":\"a\""));
+  assert_int_equal (body[len - 1], '\n');
+  kd_pod_free (a);
+  kd_pod_free (b);
+  kd_pod_store_free (st);
+}
+
 int
 main (void)
 {
@@ -134,6 +167,7 @@ main (void)
     cmocka_unit_test (test_pod_over_max_pods_is_failed_out_of_pods_and_never_started),
     cmocka_unit_test (test_rejected_pod_goes_with_its_source),
     cmocka_unit_test (test_terminal_pods_do_not_use_a_slot),
+    cmocka_unit_test (test_pod_list_json_follows_every_change),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
