@@ -192,6 +192,17 @@ def remove_and_wait(api, mdir, names, secs=60):
 
 # ---- process figures -----------------------------------------------------------
 
+def status_kib(pid, key):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def rss_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -230,7 +241,8 @@ def idle_figures(pid, secs):
     t0, c0 = time.monotonic(), cpu_ticks(pid)
     time.sleep(secs)
     t1, c1 = time.monotonic(), cpu_ticks(pid)
-    out = {"rss_kib": rss_kib(pid), "cpu_pct": round(100.0 * (c1 - c0) / TICK / (t1 - t0), 3)}
+    out = {"rss_kib": rss_kib(pid), "cpu_pct": round(100.0 * (c1 - c0) / TICK / (t1 - t0), 3),
+           "rss_anon_kib": status_kib(pid, "RssAnon"), "rss_file_kib": status_kib(pid, "RssFile")}
     out.update(smaps_kib(pid))
     return out
 
@@ -451,6 +463,8 @@ def cmd_scale(args):
     print(json.dumps({"pods": n, "running": seen, "all_running_s": round(t_all, 3) if t_all else None,
                       "kubeletd_idle_rss_kib": idle["rss_kib"], "kubeletd_idle_cpu_pct": idle["cpu_pct"],
                       "kubeletd_idle_pss_kib": idle["pss_kib"], "kubeletd_idle_uss_kib": idle["uss_kib"],
+                      "kubeletd_idle_rss_anon_kib": idle["rss_anon_kib"],
+                      "kubeletd_idle_rss_file_kib": idle["rss_file_kib"],
                       "shims_total_pss_kib": sum(x["pss_kib"] for x in shim_sm),
                       "shims_total_uss_kib": sum(x["uss_kib"] for x in shim_sm),
                       "kubeletd_peak_rss_kib": peak_rss, "shims": len(shims),

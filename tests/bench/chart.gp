@@ -1,11 +1,12 @@
 # Chart of the benchmark suite: gnuplot -e "datafile='F'; outfile='O.png'" chart.gp
 # Columns of datafile: pods, kubeletd s, podman s, kubeletd MiB, podman MiB.
-set terminal pngcairo size 900,360 font ",9"
+set terminal pngcairo size 900,380 font ",9"
 set output outfile
 set datafile missing "?"
 set multiplot layout 1,2
-set key top left
+set key below
 set grid
+set yrange [0:*]
 set logscale x
 set xlabel "pods started at once"
 set xrange [0.8:700]

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers of the benchmark suite (tests/bench/run): a private podman and the
 # small conversions the suite needs. Sourced after tests/e2e/lib.sh.
 
@@ -72,6 +73,19 @@ pm_cleanup() {
     esac
   done
   PM_HOST_DIRS=""
+}
+
+# bench_sweep_cni CIDR: removes the NAT chains the CNI bridge plugin made for
+# pods of CIDR (the suite's own /20) that a failed teardown left behind.
+bench_sweep_cni() {
+  local cidr=$1 c line
+  [ -n "$cidr" ] || return 0
+  for c in $(iptables-save -t nat 2>/dev/null | awk -v d="$cidr" '$1 == "-A" && $2 ~ /^CNI-/ && $3 == "-d" && $4 == d {print $2}' | sort -u); do
+    iptables-save -t nat | grep -E -- "^-A POSTROUTING .*-j $c\$" | while read -r line; do
+      eval "iptables -t nat -D POSTROUTING ${line#-A POSTROUTING }"
+    done
+    iptables -t nat -F "$c" && iptables -t nat -X "$c"
+  done 2>/dev/null
 }
 
 # bench_json FILE: fails unless FILE holds one JSON value.
