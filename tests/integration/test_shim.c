@@ -603,7 +603,7 @@ test_shim_runs_containers_and_survives_its_client (void **state)
   assert_non_null (e);
   assert_int_equal (e->exit_code, 7);
   assert_non_null (wait_exit ("chatty", 5000));
-  assert_non_null (find_exit ("out"));
+  assert_non_null (wait_exit ("out", 5000));
   kd_shim_state (s, on_state, &r);
   assert_true (wait_for (&r.done, 10000));
   assert_null (r.err);

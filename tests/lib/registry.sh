@@ -106,6 +106,8 @@ _registry_watchdog() { # DIR PID OWNER
     while kill -0 "$owner" 2>/dev/null && [ -f "$dir/pid" ]; do sleep 0.5; done
     kill -KILL "$pid" 2>/dev/null
     rm -rf "$dir"
+    # start_registry's private parent folder, once empty
+    case $(dirname "$dir") in /tmp/kd-registry.*) rmdir "$(dirname "$dir")" ;; esac
   ) </dev/null >/dev/null 2>&1 &
   echo $! >"$dir/watchdog"
 }
