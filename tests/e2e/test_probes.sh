@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Probes, hooks, termination messages, --manifest-url, --max-pods and 50
-# pods at once, end to end (root). gRPC probes are covered by the unit
-# tests (tests/unit/test_probe_net.c runs a health server over nghttp2):
-# the static payload has no HTTP/2 server.
+# pods at once, end to end (root). gRPC liveness runs in
+# test_probe_grpc.sh (a health server on the node, a hostNetwork pod): the
+# static payload has no HTTP/2 server.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }

@@ -1,8 +1,8 @@
 /* probe engines on the network: httpGet (curl multi on the loop), tcpSocket
    and grpc health against local servers on 127.0.0.1. */
-#include <nghttp2/nghttp2.h>
-
 #include "probe-test-lib.h"
+
+#include "grpc-health-server.h"
 
 /* ---- httpGet ------------------------------------------------------------- */
 
@@ -214,159 +214,23 @@ test_tcp_open_port_succeeds_closed_port_fails (void **state)
 
 /* ---- grpc ---------------------------------------------------------------- */
 
-/* A gRPC health server: SERVING for "", NOT_SERVING for "sick", NotFound
-   for anything else, Unimplemented when grpc_unimplemented. */
-typedef struct
+/* The health server's answers here: SERVING for "", NOT_SERVING for
+   "sick", Unimplemented for "unimpl", NotFound for anything else. */
+static int
+unit_policy (const char *service, int *serving, const char **message)
 {
-  uv_tcp_t tcp;
-  nghttp2_session *s;
-  kd_buf_t body;
-  uint8_t out[64];
-  size_t out_len, out_off;
-  char status_text[8];
-} gconn_t;
+  *message = "unknown service";
+  if (strcmp (service, "sick") == 0)
+    *serving = GRPC_HEALTH_NOT_SERVING;
+  else if (strcmp (service, "unimpl") == 0)
+    return 12;
+  else if (service[0])
+    return 5;
+  return 0;
+}
 
 static uv_tcp_t grpc_listener;
 static int grpc_port;
-static char grpc_seen_service[64];
-static char grpc_seen_ua[64];
-
-static void
-gwrite_done (uv_write_t *w, int status)
-{
-  free (w->data);
-  free (w);
-}
-
-static ssize_t
-gsend (nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *ud)
-{
-  gconn_t *c = ud;
-  uv_write_t *w = xmalloc (sizeof (*w));
-  char *copy = xmalloc (len);
-  memcpy (copy, data, len);
-  w->data = copy;
-  uv_buf_t b = uv_buf_init (copy, (unsigned) len);
-  uv_write (w, (uv_stream_t *) &c->tcp, &b, 1, gwrite_done);
-  return (ssize_t) len;
-}
-
-static ssize_t
-gread_body (nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
-            nghttp2_data_source *src, void *ud)
-{
-  gconn_t *c = ud;
-  size_t n = c->out_len - c->out_off;
-  memcpy (buf, c->out + c->out_off, n);
-  c->out_off += n;
-  *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-  nghttp2_nv trailers[] = {
-    { (uint8_t *) "grpc-status", (uint8_t *) c->status_text, 11, strlen (c->status_text), 0 },
-    { (uint8_t *) "grpc-message", (uint8_t *) "unknown%20service", 12, 17, 0 },
-  };
-  nghttp2_submit_trailer (s, id, trailers, strcmp (c->status_text, "0") ? 2 : 1);
-  return (ssize_t) n;
-}
-
-static int
-gheader (nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nl,
-         const uint8_t *value, size_t vl, uint8_t flags, void *ud)
-{
-  if (nl == 10 && memcmp (name, "user-agent", 10) == 0)
-    snprintf (grpc_seen_ua, sizeof (grpc_seen_ua), "%.*s", (int) vl, value);
-  return 0;
-}
-
-static int
-gdata (nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size_t len, void *ud)
-{
-  gconn_t *c = ud;
-  kd_buf_append (&c->body, (const char *) data, len);
-  return 0;
-}
-
-static int
-gframe (nghttp2_session *s, const nghttp2_frame *f, void *ud)
-{
-  gconn_t *c = ud;
-  if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) || f->hd.stream_id == 0)
-    return 0;
-  /* 5-byte prefix, then field 1 */
-  const char *svc = "";
-  size_t svc_len = 0;
-  if (c->body.len > 7)
-    {
-      svc = c->body.s + 7;
-      svc_len = (size_t) (unsigned char) c->body.s[6];
-    }
-  snprintf (grpc_seen_service, sizeof (grpc_seen_service), "%.*s", (int) svc_len, svc);
-  int status = 1;
-  strcpy (c->status_text, "0");
-  if (strcmp (grpc_seen_service, "sick") == 0)
-    status = 2;
-  else if (strcmp (grpc_seen_service, "unimpl") == 0)
-    strcpy (c->status_text, "12");
-  else if (grpc_seen_service[0])
-    strcpy (c->status_text, "5");
-  uint8_t msg[] = { 0, 0, 0, 0, 2, 0x08, (uint8_t) status };
-  memcpy (c->out, msg, sizeof (msg));
-  c->out_len = sizeof (msg);
-  c->out_off = 0;
-  nghttp2_nv hdrs[] = {
-    { (uint8_t *) ":status", (uint8_t *) "200", 7, 3, 0 },
-    { (uint8_t *) "content-type", (uint8_t *) "application/grpc", 12, 16, 0 },
-  };
-  nghttp2_data_provider dp = { .read_callback = gread_body };
-  nghttp2_submit_response (s, f->hd.stream_id, hdrs, 2, &dp);
-  return 0;
-}
-
-static void
-gconn_closed (uv_handle_t *h)
-{
-  gconn_t *c = h->data;
-  nghttp2_session_del (c->s);
-  kd_buf_free (&c->body);
-  free (c);
-}
-
-static void
-gread (uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-  gconn_t *c = st->data;
-  if (n < 0)
-    {
-      if (!uv_is_closing ((uv_handle_t *) st))
-        uv_close ((uv_handle_t *) st, gconn_closed);
-    }
-  else if (n > 0)
-    {
-      nghttp2_session_mem_recv (c->s, (uint8_t *) b->base, (size_t) n);
-      nghttp2_session_send (c->s);
-    }
-  free (b->base);
-}
-
-static void
-gaccept (uv_stream_t *l, int status)
-{
-  gconn_t *c = xcalloc (1, sizeof (*c));
-  nghttp2_session_callbacks *cbs;
-
-  uv_tcp_init (l->loop, &c->tcp);
-  c->tcp.data = c;
-  uv_accept (l, (uv_stream_t *) &c->tcp);
-  nghttp2_session_callbacks_new (&cbs);
-  nghttp2_session_callbacks_set_send_callback (cbs, gsend);
-  nghttp2_session_callbacks_set_on_frame_recv_callback (cbs, gframe);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback (cbs, gdata);
-  nghttp2_session_callbacks_set_on_header_callback (cbs, gheader);
-  nghttp2_session_server_new (&c->s, cbs, c);
-  nghttp2_session_callbacks_del (cbs);
-  nghttp2_submit_settings (c->s, NGHTTP2_FLAG_NONE, NULL, 0);
-  nghttp2_session_send (c->s);
-  uv_read_start ((uv_stream_t *) &c->tcp, halloc, gread);
-}
 
 static void
 grpc_attempt (uv_loop_t *loop, const char *service, int port, attempt_res_t *r)
@@ -383,6 +247,7 @@ test_grpc_health_check_statuses (void **state)
 {
   attempt_res_t r;
 
+  grpc_health_policy = unit_policy;
   grpc_port = listen_on (*state, &grpc_listener, gaccept);
   grpc_attempt (*state, "", grpc_port, &r);
   assert_int_equal (r.outcome, KD_OUTCOME_SUCCESS);
