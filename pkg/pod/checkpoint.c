@@ -1,10 +1,29 @@
 /* The pod's checkpoint, <root-dir>/pods/<uid>/checkpoint.json, written
-   atomically after every change of a container's run: what a restarted
-   kubeletd needs to adopt the pod (container name -> current id, restart
-   count, the last terminated state, the image id, whether an init
-   container already succeeded) and to tear it down when it is no longer
-   wanted (namespace, name, cgroup path, pod IPs). */
+   atomically (temp file, fsync, rename) after changes of a container's
+   run: what a restarted kubeletd needs to adopt the pod (container name ->
+   current id, restart count, the last terminated state, the image id,
+   whether an init container already succeeded) and to tear it down when it
+   is no longer wanted (namespace, name, cgroup path, pod IPs).
+
+   The writes are coalesced: kd_checkpoint_save marks the pod dirty and a
+   per-pod timer writes it on a later loop turn, at most once every
+   KD_CHECKPOINT_INTERVAL_MS. A mass start used to fsync on the loop for
+   every step of every pod. A checkpoint may therefore lag the memory by
+   one write. Recovery (manager.c, on_adopt_state) tolerates that: it
+   matches the checkpoint's runs to the shim's containers by id and takes
+   exits from the shim, whose state.json is fsynced before the exit is
+   reported. A run the lagging checkpoint still shows as creating or
+   running is adopted if the shim still runs it, or reported with its true
+   exit code if it exited; what a lag loses is at most the bookkeeping of
+   an exit already handled (it is handled again from state.json) or the pod
+   IPs of a sandbox just set up (the network GC after recovery releases
+   them). The one write that cannot lag is the new container id before the
+   shim is asked to create the container (kd_checkpoint_flush in
+   containers.c): a container the checkpoint does not name would be left
+   running unseen by the recovery. */
 #include "worker-internal.h"
+
+#define KD_CHECKPOINT_INTERVAL_MS 50
 
 static json_t *
 state_json (const kd_ctr_state_rec_t *s)
@@ -51,16 +70,14 @@ state_from_json (const json_t *j, kd_ctr_state_rec_t *s)
 static const char *const phase_names[]
     = { "idle", "backoff", "pulling", "creating", "running", "done" };
 
-void
-kd_checkpoint_save (kd_pod_worker_t *w)
+static void
+checkpoint_write (kd_pod_worker_t *w)
 {
   json_t *j, *ctrs, *ips;
   cleanup_free char *path = NULL;
   char *text;
   kd_error_t err = NULL;
 
-  if (w->gone || w->state == W_WAITING)
-    return;
   j = json_object ();
   json_object_set_new (j, "uid", json_string (w->uid));
   json_object_set_new (j, "namespace", json_string (w->ns));
@@ -104,10 +121,69 @@ kd_checkpoint_save (kd_pod_worker_t *w)
   text = json_dumps (j, JSON_COMPACT);
   json_decref (j);
   path = xasprintf ("%s/checkpoint.json", w->root_dir);
-  if (kd_mkdir_p (w->root_dir, 0750, &err) < 0
-      || kd_write_file_atomic (path, text, strlen (text), 0600, &err) < 0)
+  /* the folder is made with the sandbox: mkdir only when it is missing */
+  if (kd_write_file_atomic (path, text, strlen (text), 0600, &err) < 0 && err->status == ENOENT)
+    {
+      kd_error_release (&err);
+      if (kd_mkdir_p (w->root_dir, 0750, &err) == 0)
+        (void) kd_write_file_atomic (path, text, strlen (text), 0600, &err);
+    }
+  if (err)
     kd_error_log_release (&err);
   free (text);
+  w->ckpt_dirty = false;
+  w->ckpt_written_ms = uv_now (w->m->loop);
+}
+
+static void
+on_checkpoint_timer (uv_timer_t *t)
+{
+  kd_pod_worker_t *w = t->data;
+
+  /* a worker that is gone has closed (or is closing) this timer */
+  if (w->gone || !w->ckpt_dirty)
+    return;
+  checkpoint_write (w);
+}
+
+void
+kd_checkpoint_save (kd_pod_worker_t *w)
+{
+  uint64_t now, due = 0;
+
+  if (w->gone || w->state == W_WAITING)
+    return;
+  w->ckpt_dirty = true;
+  if (!w->ckpt_timer_init)
+    {
+      uv_timer_init (w->m->loop, &w->ckpt_timer);
+      w->ckpt_timer.data = w;
+      w->ckpt_timer_init = true;
+      w->handles++;
+    }
+  else if (uv_is_active ((uv_handle_t *) &w->ckpt_timer))
+    return; /* the armed write takes this change too */
+  now = uv_now (w->m->loop);
+  if (w->ckpt_written_ms && now < w->ckpt_written_ms + KD_CHECKPOINT_INTERVAL_MS)
+    due = w->ckpt_written_ms + KD_CHECKPOINT_INTERVAL_MS - now;
+  uv_timer_start (&w->ckpt_timer, on_checkpoint_timer, due, 0);
+}
+
+void
+kd_checkpoint_flush (kd_pod_worker_t *w)
+{
+  if (w->ckpt_timer_init)
+    uv_timer_stop (&w->ckpt_timer);
+  if (w->gone || w->state == W_WAITING)
+    return;
+  checkpoint_write (w);
+}
+
+void
+kd_checkpoint_discard (kd_pod_worker_t *w)
+{
+  w->ckpt_dirty = false;
+  kd_w_close_timer (w, &w->ckpt_timer, &w->ckpt_timer_init);
 }
 
 static json_t *

@@ -687,7 +687,8 @@ kd_ctr_create (kd_ctr_t *c)
   r->container_id = xasprintf ("kubeletd://%s", id);
   kd_w_event (w, c, KD_EVENT_NORMAL, KD_EV_CREATED, KD_EVMSG_CREATED, c->spec->name);
   c->phase = C_CREATING;
-  kd_checkpoint_save (w);
+  /* on disk before the shim makes it: the recovery must know the id */
+  kd_checkpoint_flush (w);
   kd_shim_create (w->shim, id, on_created, kd_op_new (c));
   return;
 

@@ -82,6 +82,8 @@ kd_w_stopped (kd_pod_worker_t *w)
     kd_metrics_forget_pod (w->ns, w->name);
   kd_w_close_timer (w, &w->deadline, &w->deadline_init);
   kd_w_close_timer (w, &w->retry, &w->retry_init);
+  /* torn down: its folder (and checkpoint) is gone, nothing to write */
+  kd_checkpoint_discard (w);
   for (size_t i = 0; i < w->n_ctrs; i++)
     kd_ctr_release (&w->ctrs[i]);
   if (w->shim)

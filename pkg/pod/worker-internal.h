@@ -137,6 +137,12 @@ struct kd_pod_worker
   uv_timer_t retry; /* sandbox retry */
   bool retry_init;
   int handles; /* open timers (closing ones included) */
+  /* checkpoint.c: changes are written at most every
+     KD_CHECKPOINT_INTERVAL_MS per pod, off the call that made them */
+  uv_timer_t ckpt_timer;
+  bool ckpt_timer_init;
+  bool ckpt_dirty;
+  uint64_t ckpt_written_ms; /* uv_now of the last write */
 
   /* metrics (kubelet_pod_start_duration_seconds, ..._worker_duration_) */
   uint64_t first_seen_hr; /* uv_hrtime () when the worker was made */
@@ -239,7 +245,12 @@ void kd_probes_stop (kd_ctr_t *c);
 void kd_poststart_run (kd_ctr_t *c);
 
 /* checkpoint.c */
+/* Marks the checkpoint dirty; it is written on a later loop turn. */
 void kd_checkpoint_save (kd_pod_worker_t *w);
+/* Writes a pending checkpoint now (kubeletd leaves the pod running). */
+void kd_checkpoint_flush (kd_pod_worker_t *w);
+/* Drops a pending write and closes the timer (the pod is gone). */
+void kd_checkpoint_discard (kd_pod_worker_t *w);
 /* Loads the checkpoint into w's records (names matched); false if none. */
 bool kd_checkpoint_load (kd_pod_worker_t *w);
 /* For a pod nobody wants: what teardown needs. */

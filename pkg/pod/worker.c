@@ -478,7 +478,9 @@ kd_w_detach (kd_pod_worker_t *w)
   if (w->gone)
     return;
   w->detached = true;
-  kd_checkpoint_save (w);
+  /* the next kubeletd adopts the pod from it: written now */
+  kd_checkpoint_flush (w);
+  kd_checkpoint_discard (w);
   kd_w_close_timer (w, &w->deadline, &w->deadline_init);
   kd_w_close_timer (w, &w->retry, &w->retry_init);
   for (size_t i = 0; i < w->n_ctrs; i++)

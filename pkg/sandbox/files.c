@@ -2,6 +2,8 @@
    with the kubelet's contents (pkg/kubelet/kubelet_pods.go and
    pkg/kubelet/network/dns) and containerd's resolv.conf layout. */
 #include <ctype.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "kubeletd/sandbox.h"
 
@@ -274,6 +276,44 @@ kd_sandbox_resolv_content (const kd_pod_t *pod, const char *host_resolv_path, ch
   return 0;
 }
 
+/* Temp file and rename, without kd_write_file_atomic's fsync: the files
+   live in the run directory, which does not outlive the machine (a tmpfs
+   on most hosts), and a kubeletd that dies leaves them in the page cache.
+   After a reboot the sandbox and these files are made again. The rename
+   still keeps a reader (the container's bind mount source) from seeing a
+   half-written file. */
+static int
+write_run_file (const char *path, const char *data, kd_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s.tmp.%d", path, (int) getpid ());
+  cleanup_close int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  size_t len = strlen (data);
+
+  if (fd < 0)
+    return kd_make_error (err, errno, "open `%s`", tmp);
+  while (len > 0)
+    {
+      ssize_t w = write (fd, data, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        {
+          int saved = errno;
+          unlink (tmp);
+          return kd_make_error (err, saved, "write `%s`", tmp);
+        }
+      data += w;
+      len -= (size_t) w;
+    }
+  if (rename (tmp, path) < 0)
+    {
+      int saved = errno;
+      unlink (tmp);
+      return kd_make_error (err, saved, "rename `%s` to `%s`", tmp, path);
+    }
+  return 0;
+}
+
 int
 kd_sandbox_write_files (const kd_pod_t *pod, const char *pod_dir, char *const *pod_ips,
                         size_t n_ips, const char *cluster_domain, kd_error_t *err)
@@ -292,9 +332,8 @@ kd_sandbox_write_files (const kd_pod_t *pod, const char *pod_dir, char *const *p
     return -1;
   if (kd_mkdir_p (dir, 0755, err) < 0)
     return -1;
-  if (kd_write_file_atomic (p1, hosts, strlen (hosts), 0644, err) < 0
-      || kd_write_file_atomic (p2, hostname_line, strlen (hostname_line), 0644, err) < 0
-      || kd_write_file_atomic (p3, resolv, strlen (resolv), 0644, err) < 0)
+  if (write_run_file (p1, hosts, err) < 0 || write_run_file (p2, hostname_line, err) < 0
+      || write_run_file (p3, resolv, err) < 0)
     return -1;
   return 0;
 }

@@ -92,6 +92,46 @@ kd_write_file_atomic (const char *path, const void *data, size_t len, mode_t mod
   return 0;
 }
 
+/* mkdir of P, then of its parents only when P's parent is missing: the
+   usual caller asks for a folder that exists or lacks one level, which
+   costs one mkdir (plus a stat when it exists) instead of one per
+   component. P is modified in place and restored. */
+static int
+mkdir_p_walk (char *p, mode_t mode, kd_error_t *err)
+{
+  struct stat st;
+  char *slash;
+  int r;
+
+  if (mkdir (p, mode) == 0)
+    return 0;
+  if (errno == EEXIST)
+    goto exists;
+  if (errno != ENOENT)
+    return kd_make_error (err, errno, "mkdir `%s`", p);
+  slash = strrchr (p, '/');
+  while (slash && slash > p && slash[-1] == '/')
+    slash--;
+  if (slash == NULL || slash == p)
+    return kd_make_error (err, ENOENT, "mkdir `%s`", p);
+  *slash = '\0';
+  r = mkdir_p_walk (p, mode, err);
+  *slash = '/';
+  if (r < 0)
+    return r;
+  if (mkdir (p, mode) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return kd_make_error (err, errno, "mkdir `%s`", p);
+exists:
+  /* made by someone else meanwhile, or a file in the way */
+  if (stat (p, &st) < 0)
+    return kd_make_error (err, errno, "stat `%s`", p);
+  if (!S_ISDIR (st.st_mode))
+    return kd_make_error (err, ENOTDIR, "mkdir `%s`", p);
+  return 0;
+}
+
 int
 kd_mkdir_p (const char *path, mode_t mode, kd_error_t *err)
 {
@@ -100,18 +140,7 @@ kd_mkdir_p (const char *path, mode_t mode, kd_error_t *err)
 
   while (n > 1 && p[n - 1] == '/')
     p[--n] = '\0';
-  for (char *s = p + 1; *s; s++)
-    {
-      if (*s != '/')
-        continue;
-      *s = '\0';
-      if (mkdir (p, mode) < 0 && errno != EEXIST)
-        return kd_make_error (err, errno, "mkdir `%s`", p);
-      *s = '/';
-    }
-  if (mkdir (p, mode) < 0 && errno != EEXIST)
-    return kd_make_error (err, errno, "mkdir `%s`", p);
-  return 0;
+  return mkdir_p_walk (p, mode, err);
 }
 
 int

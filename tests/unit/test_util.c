@@ -5,6 +5,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "kubeletd/util.h"
@@ -146,6 +148,57 @@ test_files_atomic_write_read_limit_lock (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+/* kd_mkdir_p: an existing folder, one or several missing levels, and a
+   file in the way (ENOTDIR at the end or in the middle of the path). */
+static void
+test_mkdir_p_existing_missing_levels_and_file_in_the_way (void **state)
+{
+  char dir[] = "/tmp/kd-util-XXXXXX";
+  kd_error_t err = NULL;
+  struct stat st;
+  cleanup_free char *one = NULL, *several = NULL, *slashes = NULL, *file = NULL, *under = NULL,
+                    *cmd = NULL;
+  int fd;
+
+  assert_non_null (mkdtemp (dir));
+  /* existing: the folder itself, with or without a trailing slash */
+  assert_int_equal (kd_mkdir_p (dir, 0700, &err), 0);
+  cleanup_free char *trailing = xasprintf ("%s//", dir);
+  assert_int_equal (kd_mkdir_p (trailing, 0700, &err), 0);
+  /* one missing level */
+  one = xasprintf ("%s/one", dir);
+  assert_int_equal (kd_mkdir_p (one, 0700, &err), 0);
+  assert_int_equal (stat (one, &st), 0);
+  assert_true (S_ISDIR (st.st_mode));
+  assert_int_equal (st.st_mode & 07777, 0700);
+  /* several missing levels, doubled slashes included */
+  several = xasprintf ("%s/x/y//z/w", dir);
+  assert_int_equal (kd_mkdir_p (several, 0750, &err), 0);
+  assert_int_equal (stat (several, &st), 0);
+  assert_true (S_ISDIR (st.st_mode));
+  slashes = xasprintf ("%s/x/y", dir);
+  assert_int_equal (stat (slashes, &st), 0);
+  assert_true (S_ISDIR (st.st_mode));
+  assert_int_equal (kd_mkdir_p (several, 0750, &err), 0);
+  assert_null (err);
+  /* a file in the way, as the last component and as a parent */
+  file = xasprintf ("%s/file", dir);
+  fd = open (file, O_WRONLY | O_CREAT, 0600);
+  assert_true (fd >= 0);
+  close (fd);
+  assert_int_equal (kd_mkdir_p (file, 0700, &err), -1);
+  assert_int_equal (err->status, ENOTDIR);
+  assert_non_null (strstr (err->msg, file));
+  kd_error_release (&err);
+  under = xasprintf ("%s/file/a/b", dir);
+  assert_int_equal (kd_mkdir_p (under, 0700, &err), -1);
+  assert_int_equal (err->status, ENOTDIR);
+  kd_error_release (&err);
+
+  cmd = xasprintf ("rm -rf %s", dir);
+  assert_int_equal (system (cmd), 0);
+}
+
 int
 main (void)
 {
@@ -156,6 +209,7 @@ main (void)
     cmocka_unit_test (test_time_round_trip),
     cmocka_unit_test (test_buf_grows_and_steals),
     cmocka_unit_test (test_files_atomic_write_read_limit_lock),
+    cmocka_unit_test (test_mkdir_p_existing_missing_levels_and_file_in_the_way),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
