@@ -103,6 +103,7 @@ typedef struct
   size_t n_chain_ids;
   int64_t size; /* bytes of the manifest, the config and the layer blobs */
   int64_t last_used_ns;
+  int64_t last_used_saved_ns; /* last_used_ns as images.json last stored it */
   kd_image_config_t config;
   int in_use; /* containers using it (not persisted) */
 } kd_image_t;

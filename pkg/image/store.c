@@ -736,11 +736,18 @@ void
 kd_image_store_touch (kd_image_store_t *s, kd_image_t *img)
 {
   kd_error_t err = NULL;
+  int64_t now = kd_now_ns ();
 
-  img->last_used_ns = kd_now_ns ();
-  /* Only the GC order depends on it: a failed write is not fatal. */
+  img->last_used_ns = now;
+  /* Only the GC order depends on it, at the scale of minutes: the index
+     (two fsyncs) is written again only when the stored time is a minute
+     old, not on every container start. A failed write is not fatal. */
+  if (now - img->last_used_saved_ns < 60 * (int64_t) 1000000000)
+    return;
   if (kd_store_save_index (s, &err) < 0)
     kd_error_log_release (&err);
+  else
+    img->last_used_saved_ns = now;
 }
 
 /* ---- garbage collection ------------------------------------------------------- */
