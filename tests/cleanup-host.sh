@@ -3,7 +3,8 @@
 # killed by a timeout cannot run its own clean-up): shims and containers of
 # test pods, mounts under /tmp/kd-*, the tests' cgroup roots (kd-e2e-*,
 # kd-test-*, kd-bench-*), their bridges (kde2e*, kdt*), network namespaces
-# (kdt-*), and the masquerade rules of the test networks (10.200.0.0/13).
+# (kdt-*), the NAT chains of the tests' bridges, and the masquerade rules
+# an older bridge plugin setup left for the test networks (10.200.0.0/13).
 # It never touches kubeletd's defaults (kubepods, kubeletd0, 10.88.0.0/16).
 set -u
 [ "$(id -u)" -eq 0 ] || { echo "cleanup-host: needs root" >&2; exit 1; }
@@ -21,6 +22,10 @@ for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(
   ip link del "$l" 2>/dev/null
 done
 for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^kdt-'); do ip netns del "$n"; done
+
+# kubeletd's NAT chains of the tests' bridges (tests/lib/nat.sh).
+. "$(dirname "$0")/lib/nat.sh"
+kd_nat_sweep '(kde2e|kdt)[0-9]+'
 
 # Masquerade rules of the test networks and the chains they jump to.
 iptables-save -t nat | grep -E '^-A POSTROUTING -s 10\.(20[0-7]|2[0-4][0-9]|25[0-5])\.[0-9.]+/32 .*name: \\"kubeletd\\"' |

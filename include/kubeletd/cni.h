@@ -55,6 +55,8 @@ typedef struct
   char *source;      /* the file it came from, or "built-in" */
   json_t *plugins;   /* array of plugin objects, each with at least "type" */
   char *bytes;       /* the normalized conflist text (cached for DEL/GC) */
+  bool kubeletd_nat; /* "kubeletdNat": true — masquerade and hostPorts by
+                        kubeletd (nat.c), set by the built-in network */
 } kd_cni_net_t;
 
 void kd_cni_net_free (kd_cni_net_t *net);
@@ -69,8 +71,9 @@ int kd_cni_net_parse (const char *text, bool single_plugin, const char *source, 
    does not exist. */
 int kd_cni_net_find (const char *dir, kd_cni_net_t **out, kd_error_t *err) KD_WUR;
 
-/* The built-in network: bridge (isGateway, ipMasq, hairpinMode) with
-   host-local IPAM over cidr keeping its state in data_dir, then portmap. */
+/* The built-in network: bridge (isGateway, hairpinMode) with host-local
+   IPAM over cidr keeping its state in data_dir; masquerading and hostPorts
+   are kubeletd's own rules ("kubeletdNat", see nat.c). */
 kd_cni_net_t *kd_cni_default_network (const char *bridge, const char *cidr, const char *data_dir);
 kd_cni_net_t *kd_cni_loopback_network (void);
 
@@ -180,11 +183,13 @@ void kd_cni_check (kd_cni_t *cni, const kd_cni_net_t *net, const kd_cni_runtime_
 void kd_cni_version (kd_cni_t *cni, const char *plugin_type, kd_cni_cb cb, void *data);
 const json_t *kd_cni_last_version_json (const kd_cni_t *cni);
 
-/* A pod: loopback ADD on "lo" then the network's ADD on "eth0"; the result
-   is eth0's. */
+/* A pod: loopback ADD on "lo" and the network's ADD on "eth0" side by side,
+   then, for the built-in network, its NAT rules and the pod's hostPorts;
+   the result is eth0's. */
 void kd_cni_attach (kd_cni_t *cni, const kd_cni_net_t *net, const kd_cni_runtime_t *rt,
                     kd_cni_cb cb, void *data);
-/* The reverse: eth0 DEL (cached config when there is one) then lo DEL. */
+/* The reverse: the pod's hostPorts, eth0 DEL (cached config when there is
+   one), then lo DEL. */
 void kd_cni_detach (kd_cni_t *cni, const kd_cni_net_t *net, const kd_cni_runtime_t *rt,
                     kd_cni_cb cb, void *data);
 
@@ -199,6 +204,10 @@ void kd_cni_gc (kd_cni_t *cni, char *const *live, size_t n_live, kd_cni_cb cb, v
    it, and its POSTROUTING jump, when the plugin's DEL left them (Debian's
    bridge does when the netns is already gone). Caller frees. */
 char *kd_cni_ipmasq_chain (const char *net_name, const char *container_id);
+
+/* Removes the built-in network's shared NAT chains and their jumps
+   (blocking): when kubeletd exits after stopping every pod. */
+void kd_cni_nat_teardown (kd_cni_t *cni);
 
 /* Paths, for tests and tools. */
 char *kd_cni_cache_path (const kd_cni_t *cni, const char *net_name, const char *container_id,

@@ -25,6 +25,8 @@ struct kd_cni
   bool closing;              /* kd_cni_free was called: free when n_ops drops to 0 */
   struct kd_cni_call *calls; /* running plugin processes */
   json_t *last_version;
+  uv_mutex_t nat_lock; /* nat.c: the shared chains are made once */
+  bool nat_ready;
 };
 
 /* An attachment's cache entry (libcni's cniCacheV1). */
@@ -70,6 +72,22 @@ void kd_cni_op_end (kd_cni_t *cni);
    left it (ipmasq.c); runs in the thread pool, then done (data). */
 void kd_cni_ipmasq_cleanup (kd_cni_t *cni, const kd_cni_net_t *net, const char *container_id,
                             void (*done) (void *data), void *data);
+
+/* Runs argv (PATH lookup) with input (may be NULL) on its stdin; stdout and
+   stderr (up to 1 MiB) go to *out when out is not NULL. Returns the exit
+   status, or -1 when it could not run. Blocking: thread pool only. */
+int kd_cni_run_cmd (char *const argv[], const char *input, char **out);
+
+/* The built-in network's NAT (nat.c), in the thread pool. attach: the
+   shared chains (once), route_localnet on the bridge, the pod's hostPorts;
+   detach: the pod's hostPort chain when had_ports (else done at once). */
+typedef void (*kd_cni_nat_cb) (const char *err, void *data);
+bool kd_cni_net_nat_p (const kd_cni_net_t *net);
+void kd_cni_nat_attach (kd_cni_t *cni, const char *container_id, const char *pod_ip,
+                        const kd_cni_port_mapping_t *pm, size_t n_pm, kd_cni_nat_cb done,
+                        void *data);
+void kd_cni_nat_detach (kd_cni_t *cni, const char *container_id, bool had_ports, kd_cni_nat_cb done,
+                        void *data);
 
 char *kd_cni_base64_encode (const char *data, size_t len);
 /* Returns NULL on invalid input. */

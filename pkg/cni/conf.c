@@ -28,6 +28,7 @@ kd_cni_net_copy (const kd_cni_net_t *net)
   c->source = xstrdup (net->source);
   c->bytes = xstrdup (net->bytes);
   c->plugins = json_deep_copy (net->plugins);
+  c->kubeletd_nat = net->kubeletd_nat;
   return c;
 }
 
@@ -96,6 +97,7 @@ kd_cni_net_from_json (json_t *list, const char *source, kd_cni_net_t **out, kd_e
   net->cni_version = xstrdup (version ? json_string_value (version) : "0.1.0");
   net->source = xstrdup (source);
   net->plugins = json_incref (plugins);
+  net->kubeletd_nat = json_is_true (json_object_get (list, "kubeletdNat"));
   net->bytes = json_dumps (list, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (net->bytes == NULL)
     abort ();

@@ -7,17 +7,19 @@ kd_cni_default_network (const char *bridge, const char *cidr, const char *data_d
 {
   kd_cni_net_t *net = NULL;
   kd_error_t err = NULL;
-  /* The same shape as a conflist a user would write for the Debian
-     containernetworking-plugins: bridge with host-local IPAM, then portmap
-     for hostPorts. hairpinMode lets a pod reach itself through its own
-     hostPort. */
+  /* The bridge plugin with host-local IPAM, as a user would write it for
+     the Debian containernetworking-plugins, but without ipMasq and portmap:
+     "kubeletdNat" has kubeletd write one masquerade rule for the CIDR and
+     the hostPorts itself (nat.c), a few milliseconds instead of dozens of
+     iptables processes per pod. The key is the list's own (plugins never
+     see it) and stays in the cached config, so DEL knows it too.
+     hairpinMode lets a pod reach itself through its own hostPort. */
   json_t *list = json_pack (
-      "{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}, "
-      "{s:s, s:{s:b}}]}",
-      "cniVersion", "1.0.0", "name", KD_CNI_DEFAULT_NET_NAME, "plugins", "type", "bridge", "bridge",
-      bridge ? bridge : KD_CNI_DEFAULT_BRIDGE, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1,
-      "ipam", "type", "host-local", "ranges", "subnet", cidr, "routes", "dst", "0.0.0.0/0",
-      "dataDir", data_dir, "type", "portmap", "capabilities", "portMappings", 1);
+      "{s:s, s:s, s:b, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}]}",
+      "cniVersion", "1.0.0", "name", KD_CNI_DEFAULT_NET_NAME, "kubeletdNat", 1, "plugins", "type",
+      "bridge", "bridge", bridge ? bridge : KD_CNI_DEFAULT_BRIDGE, "isGateway", 1, "ipMasq", 0,
+      "hairpinMode", 1, "ipam", "type", "host-local", "ranges", "subnet", cidr, "routes", "dst",
+      strchr (cidr, ':') ? "::/0" : "0.0.0.0/0", "dataDir", data_dir);
 
   if (list == NULL)
     abort ();

@@ -388,6 +388,7 @@ cni_destroy (kd_cni_t *cni)
   free (cni->bridge);
   free (cni->data_dir);
   json_decref (cni->last_version);
+  uv_mutex_destroy (&cni->nat_lock);
   free (cni);
 }
 
@@ -796,6 +797,8 @@ kd_cni_new (uv_loop_t *loop, const kd_cni_opts_t *opts)
   cni->data_dir
       = opts->data_dir ? xstrdup (opts->data_dir) : xasprintf ("%s/cni/networks", cni->root_dir);
   cni->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : KD_CNI_DEFAULT_TIMEOUT_MS;
+  if (uv_mutex_init (&cni->nat_lock) != 0)
+    abort ();
   return cni;
 }
 

@@ -12,10 +12,8 @@
 
    iptables is a process and takes the xtables lock: it runs in libuv's
    thread pool, never on the loop. */
-#include <fcntl.h>
+
 #include <openssl/evp.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include "cni-internal.h"
 
@@ -34,56 +32,6 @@ kd_cni_ipmasq_chain (const char *net_name, const char *container_id)
   return out;
 }
 
-/* Runs argv; its stdout (up to 1 MiB) goes to *out when out is not NULL.
-   Returns the exit status, or -1 when it could not run. */
-static int
-run_cmd (char *const argv[], char **out)
-{
-  posix_spawn_file_actions_t fa;
-  int p[2] = { -1, -1 }, devnull, status = 0;
-  pid_t pid;
-  kd_buf_t buf = { 0 };
-
-  devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  if (out && pipe2 (p, O_CLOEXEC) < 0)
-    {
-      close (devnull);
-      return -1;
-    }
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_adddup2 (&fa, devnull, 0);
-  posix_spawn_file_actions_adddup2 (&fa, out ? p[1] : devnull, 1);
-  posix_spawn_file_actions_adddup2 (&fa, devnull, 2);
-  if (posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ) != 0)
-    pid = -1;
-  posix_spawn_file_actions_destroy (&fa);
-  close (devnull);
-  if (out)
-    {
-      char tmp[4096];
-      ssize_t r;
-
-      close (p[1]);
-      while (pid > 0 && (r = read (p[0], tmp, sizeof tmp)) != 0)
-        {
-          if (r < 0 && errno == EINTR)
-            continue;
-          if (r < 0)
-            break;
-          if (buf.len < (1 << 20))
-            kd_buf_append (&buf, tmp, (size_t) r);
-        }
-      close (p[0]);
-      *out = buf.s ? kd_buf_steal (&buf) : xstrdup ("");
-    }
-  if (pid < 0)
-    return -1;
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return -1;
-  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
-}
-
 /* Removes every POSTROUTING jump to chain, then the chain. The jump's
    rule is rebuilt from `iptables -S` (its source address) and deleted by
    specification, which stays exact while other pods' rules come and go. */
@@ -98,9 +46,9 @@ remove_chain (const char *ipt, const char *chain, const char *comment)
   cleanup_free char *jump = xasprintf (" -j %s", chain);
   char *line, *save = NULL;
 
-  if (run_cmd (exists, NULL) != 0)
+  if (kd_cni_run_cmd (exists, NULL, NULL) != 0)
     return; /* the plugin removed it (or there was none) */
-  if (run_cmd (list, &rules) == 0)
+  if (kd_cni_run_cmd (list, NULL, &rules) == 0)
     for (line = strtok_r (rules, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
       {
         size_t n = strlen (line), m = strlen (jump);
@@ -117,17 +65,17 @@ remove_chain (const char *ipt, const char *chain, const char *comment)
             (char *) ipt, "-w",           "-t", "nat",     "-D",        "POSTROUTING",    "-s", src,
             "-j",         (char *) chain, "-m", "comment", "--comment", (char *) comment, NULL
           };
-          if (run_cmd (d, NULL) != 0)
+          if (kd_cni_run_cmd (d, NULL, NULL) != 0)
             {
               /* a rule without our comment: delete it without one */
               char *const d2[] = { (char *) ipt, "-w", "-t", "nat",          "-D", "POSTROUTING",
                                    "-s",         src,  "-j", (char *) chain, NULL };
-              if (run_cmd (d2, NULL) != 0)
+              if (kd_cni_run_cmd (d2, NULL, NULL) != 0)
                 kd_warn ("cni: cannot delete the POSTROUTING jump to %s from %s", chain, src);
             }
         }
       }
-  if (run_cmd (flush, NULL) != 0 || run_cmd (del, NULL) != 0)
+  if (kd_cni_run_cmd (flush, NULL, NULL) != 0 || kd_cni_run_cmd (del, NULL, NULL) != 0)
     kd_warn ("cni: cannot delete the nat chain %s", chain);
   else
     kd_vlog (2, "cni: removed the leftover masquerade chain %s", chain);

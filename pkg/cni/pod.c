@@ -14,6 +14,8 @@ typedef struct
   kd_cni_cb cb;
   void *data;
   char *first_err;
+  int pending;             /* attach: ADDs still running */
+  kd_cni_result_t *result; /* attach: eth0's */
 } pod_op_t;
 
 static pod_op_t *
@@ -40,29 +42,66 @@ pod_op_complete (pod_op_t *p, const kd_cni_result_t *r, const char *err)
   kd_cni_net_free (p->net);
   kd_cni_net_free (p->lo);
   kd_cni_rt_free (&p->rt);
+  kd_cni_result_free (p->result);
   free (p->first_err);
   free (p);
   kd_cni_op_end (cni);
 }
 
 static void
+note_err (pod_op_t *p, const char *err)
+{
+  if (err && p->first_err == NULL)
+    p->first_err = xstrdup (err);
+}
+
+static void
+on_attach_nat (const char *err, void *data)
+{
+  pod_op_t *p = data;
+
+  note_err (p, err);
+  pod_op_complete (p, p->first_err ? NULL : p->result, p->first_err);
+}
+
+/* Both ADDs are done: the NAT of the built-in network last, since the
+   hostPorts need the pod's IP. A failure is reported once both finished;
+   the caller's DEL then removes whatever was made. */
+static void
+attach_step (pod_op_t *p)
+{
+  const char *ip;
+
+  if (--p->pending > 0)
+    return;
+  if (p->first_err || !kd_cni_net_nat_p (p->net))
+    {
+      pod_op_complete (p, p->first_err ? NULL : p->result, p->first_err);
+      return;
+    }
+  ip = p->result ? kd_cni_result_pod_ip (p->result) : NULL;
+  kd_cni_nat_attach (p->cni, p->rt.container_id, ip, p->rt.pm, p->rt.n_pm, on_attach_nat, p);
+}
+
+static void
 on_attach_eth0 (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *data)
 {
-  pod_op_complete (data, r, err);
+  pod_op_t *p = data;
+
+  (void) cni;
+  note_err (p, err);
+  if (r && r->raw)
+    p->result = kd_cni_result_from_json (r->raw);
+  attach_step (p);
 }
 
 static void
 on_attach_lo (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *data)
 {
-  pod_op_t *p = data;
-  kd_cni_runtime_t rt = kd_cni_rt_view (&p->rt);
-
-  if (err)
-    {
-      pod_op_complete (p, NULL, err);
-      return;
-    }
-  kd_cni_add (cni, p->net, &rt, on_attach_eth0, p);
+  (void) cni;
+  (void) r;
+  note_err (data, err);
+  attach_step (data);
 }
 
 void
@@ -71,18 +110,24 @@ kd_cni_attach (kd_cni_t *cni, const kd_cni_net_t *net, const kd_cni_runtime_t *r
 {
   pod_op_t *p = pod_op_new (cni, net, rt, cb, data);
   kd_cni_runtime_t lo = kd_cni_rt_view (&p->rt);
+  kd_cni_runtime_t eth0 = kd_cni_rt_view (&p->rt);
+
+  /* lo and eth0 are independent: both plugins run at once */
   lo.ifname = "lo";
   lo.port_mappings = NULL;
   lo.n_port_mappings = 0;
+  p->pending = 2;
   kd_cni_add (cni, p->lo, &lo, on_attach_lo, p);
+  kd_cni_add (cni, p->net, &eth0, on_attach_eth0, p);
 }
 
 static void
 on_detach_lo (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *data)
 {
   pod_op_t *p = data;
-  if (err && p->first_err == NULL)
-    p->first_err = xstrdup (err);
+  (void) cni;
+  (void) r;
+  note_err (p, err);
   pod_op_complete (p, NULL, p->first_err);
 }
 
@@ -103,10 +148,27 @@ on_detach_eth0 (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *
 {
   pod_op_t *p = data;
 
-  if (err)
-    p->first_err = xstrdup (err);
+  (void) r;
+  note_err (p, err);
   /* what the bridge's DEL leaves when the netns was gone */
   kd_cni_ipmasq_cleanup (cni, p->net, p->rt.container_id, detach_lo, p);
+}
+
+static void
+on_detach_nat (const char *err, void *data)
+{
+  pod_op_t *p = data;
+  kd_cni_runtime_t eth0 = kd_cni_rt_view (&p->rt);
+
+  note_err (p, err);
+  kd_cni_del (p->cni, p->net, &eth0, on_detach_eth0, p);
+}
+
+/* The attachment was made with port mappings (libcni's capabilityArgs). */
+static bool
+cached_ports_p (const kd_cni_cache_t *c)
+{
+  return json_array_size (json_object_get (c->capability_args, "portMappings")) > 0;
 }
 
 void
@@ -114,21 +176,26 @@ kd_cni_detach (kd_cni_t *cni, const kd_cni_net_t *net, const kd_cni_runtime_t *r
                void *data)
 {
   pod_op_t *p = pod_op_new (cni, net, rt, cb, data);
-  kd_cni_runtime_t eth0 = kd_cni_rt_view (&p->rt);
   kd_cni_cache_t *cache = NULL;
   kd_error_t e = NULL;
+  bool had_ports = p->rt.n_pm > 0;
 
   /* Tear down with the configuration the attachment was made with, as
      libcni's cached-config DEL does: the conf dir may have changed since. */
-  if (kd_cni_cache_read (cni, net->name, eth0.container_id, eth0.ifname, &cache, &e) < 0)
+  if (kd_cni_cache_read (cni, net->name, rt->container_id, rt->ifname, &cache, &e) < 0)
     kd_error_release (&e);
   if (cache && cache->net)
     {
       kd_cni_net_free (p->net);
       p->net = steal_pointer (&cache->net);
     }
+  had_ports = had_ports || (cache && cached_ports_p (cache));
   kd_cni_cache_free (cache);
-  kd_cni_del (cni, p->net, &eth0, on_detach_eth0, p);
+  /* the hostPorts go before the address is released */
+  if (kd_cni_net_nat_p (p->net))
+    kd_cni_nat_detach (cni, p->rt.container_id, had_ports, on_detach_nat, p);
+  else
+    on_detach_nat (NULL, p);
 }
 
 /* ---- garbage collection ---------------------------------------------- */
@@ -252,6 +319,21 @@ on_gc_del (kd_cni_t *cni, const kd_cni_result_t *r, const char *err, void *data)
 }
 
 static void
+on_gc_nat (const char *err, void *data)
+{
+  gc_t *g = data;
+  kd_cni_cache_t *c = g->stale[g->next - 1];
+  kd_cni_runtime_t rt = { 0 };
+
+  if (err)
+    kd_warn ("cni: gc: %s", err);
+  rt.container_id = c->container_id;
+  rt.netns = c->netns;
+  rt.ifname = c->if_name;
+  kd_cni_del (g->cni, c->net, &rt, on_gc_del, g);
+}
+
+static void
 gc_next (gc_t *g)
 {
   while (g->next < g->n_stale)
@@ -265,6 +347,11 @@ gc_next (gc_t *g)
       rt.ifname = c->if_name;
       kd_info ("cni: gc: deleting %s of container %s from network %s", c->if_name, c->container_id,
                c->net->name);
+      if (kd_cni_net_nat_p (c->net) && kd_str_eq (c->if_name, "eth0"))
+        {
+          kd_cni_nat_detach (g->cni, c->container_id, cached_ports_p (c), on_gc_nat, g);
+          return;
+        }
       kd_cni_del (g->cni, c->net, &rt, on_gc_del, g);
       return;
     }

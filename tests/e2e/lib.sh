@@ -8,6 +8,7 @@ set -euo pipefail
 : "${KD_BUILD_DIR:=$KD_SOURCE_DIR/build}"
 : "${KUBELETD:=$KD_BUILD_DIR/kubeletd}"
 : "${KUBELETCTL:=$KD_BUILD_DIR/kubeletctl}"
+. "$KD_SOURCE_DIR/tests/lib/nat.sh"
 KD_PID=""
 KD_TMP=""
 KD_CG_ROOT=""
@@ -22,7 +23,7 @@ KD_NODE=node1
 
 # kd_cleanup: stops kubeletd, then removes whatever a failure may have left:
 # shims and containers of this test's pods, mounts under $KD_TMP, the
-# test's cgroup tree, its bridge, and $KD_TMP itself.
+# test's cgroup tree, its bridge and NAT rules, and $KD_TMP itself.
 kd_cleanup() {
   local rc=$? cmd
   set +e +u +o pipefail
@@ -51,6 +52,7 @@ kd_cleanup() {
     done
   fi
   [ -n "$KD_CG_ROOT" ] && find /sys/fs/cgroup/*/"$KD_CG_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null
+  [ -n "$KD_BRIDGE" ] && kd_nat_sweep "$KD_BRIDGE"
   [ -n "$KD_BRIDGE" ] && ip link del "$KD_BRIDGE" 2>/dev/null
   [ -n "$KD_TMP" ] && rm -rf "$KD_TMP"
   exit "$rc"
@@ -110,6 +112,12 @@ kd_start() {
     --cni-conf-dir "$KD_TMP/cni-conf" --stop-pods-on-exit --file-check-frequency 1s -v 4 "$@" >>"$KD_TMP/kubeletd.log" 2>&1 &
   KD_PID=$!
   kd_wait_for 10 kd_curl /healthz || kd_fail "kubeletd did not become healthy"
+}
+
+# kd_nat_rules: the nat rules and chains of this test's bridge (kubeletd's
+# built-in network: KDMASQ-<bridge>, KDHP-<bridge> and the jumps to them).
+kd_nat_rules() {
+  iptables-save -t nat 2>/dev/null | grep -E -- "KD(HP|MASQ)-$KD_BRIDGE( |\$)" || true
 }
 
 # kd_stop: SIGTERM and wait; returns kubeletd's exit status.

@@ -217,7 +217,9 @@ leftovers() { # the state a removed pod might leave; empty when clean
   find "$KD_TMP/root/cni/networks" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null
   grep " $KD_TMP" /proc/self/mountinfo | awk '{print $5}'
   ip -o link show master "$KD_BRIDGE" 2>/dev/null
-  iptables-save | grep -F "${KD_CIDR%0/24}" | sort | comm -13 <(echo "$IPT_BASE") -
+  # (the network's shared masquerade chain stays while kubeletd runs)
+  iptables-save | grep -F "${KD_CIDR%0/24}" | grep -v -- "^-A KDMASQ-$KD_BRIDGE " | sort \
+    | comm -13 <(echo "$IPT_BASE") -
   iptables-save -t nat | grep -F "dport $HP "
   find /sys/fs/cgroup/*/"$KD_CG_ROOT" -mindepth 1 -type d 2>/dev/null | grep -v -e '/kubepods$' -e '/burstable$' -e '/besteffort$' || true
 }
@@ -236,6 +238,7 @@ spec:
     image: $IMG
     command: [/bin/kd-payload, sleep, "3600"]
     volumeMounts: [{name: d, mountPath: /d}]
+    ports: [{containerPort: 80, hostPort: $HP}]
 EOF
 kd_wait_phase lost Running 30 || kd_fail "lost did not run"
 LUID=$(uid_of lost)
@@ -250,8 +253,8 @@ grep " $KD_TMP/run" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r
 rm -rf "$KD_TMP/run/pods/$LUID" "$KD_TMP/manifests/lost.yaml"
 find /sys/fs/cgroup/*/"$KD_CG_ROOT" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null || true
 [ -n "$(ls "$KD_TMP/root/cni/results")" ] || kd_fail "no cached attachment to collect"
-CHAIN_COUNT=$(iptables-save -t nat | grep -c "id: \\\\\"$LUID\\\\\"" || true)
-[ "$CHAIN_COUNT" -gt 0 ] || kd_fail "the lost pod had no masquerade rules to collect"
+CHAIN_COUNT=$(iptables-save -t nat | grep -c "$LUID" || true)
+[ "$CHAIN_COUNT" -gt 0 ] || kd_fail "the lost pod had no hostPort rules to collect"
 start "${NET_ARGS[@]}"
 kd_wait_for 30 eval '[ -z "$(leftovers)" ] && [ ! -e "$KD_TMP/root/pods/$LUID" ] && ! iptables-save -t nat | grep -q "$LUID"' \
   || kd_fail "garbage collection left: $(leftovers) $(ls "$KD_TMP/root/pods") $(iptables-save -t nat | grep "$LUID")"

@@ -58,10 +58,14 @@ leftovers() {
   ls "$KD_TMP/root/cni/results" 2>/dev/null | sed 's/^/cni cache /'
   find "$KD_TMP/root/cni/networks" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null | sed 's/^/ipam /'
   ip -o link show master "$KD_BRIDGE" 2>/dev/null | sed 's/^/veth /'
-  iptables-save | grep -F "${KD_CIDR%0/24}" | sed 's/^/iptables /' | sort | comm -13 <(echo "$IPT_BASE") -
+  # (the network's shared masquerade chain stays while kubeletd runs)
+  iptables-save | grep -F "${KD_CIDR%0/24}" | grep -v -- "^-A KDMASQ-$KD_BRIDGE " \
+    | sed 's/^/iptables /' | sort | comm -13 <(echo "$IPT_BASE") -
   find /sys/fs/cgroup/*/"$KD_CG_ROOT" -mindepth 2 -type d 2>/dev/null | sed 's/^/cgroup /'
 }
 kd_wait_for 20 eval '[ -z "$(leftovers)" ]' || kd_fail "leftovers after $CYCLES cycles:
 $(leftovers | head -40)"
 kd_stop || kd_fail "kubeletd exited non-zero"
+# stopping its pods on exit, kubeletd removes the network's shared chains
+[ -z "$(kd_nat_rules)" ] || kd_fail "NAT rules left after exit: $(kd_nat_rules)"
 echo PASS

@@ -1,7 +1,9 @@
 /* CNI with the real plugins (Debian containernetworking-plugins): the
    built-in network on a private bridge and CIDR, pod-to-pod, host-to-pod and
-   hostPort traffic, teardown that leaves no veth, IPAM file or iptables
-   rule, failing and hanging plugins, and repeated ADD/DEL cycles. Root. */
+   hostPort traffic (from the host, from another pod and from the pod itself),
+   teardown that leaves no veth, IPAM file or iptables rule, the shared NAT
+   chains removed by kd_cni_nat_teardown, failing and hanging plugins, and
+   repeated ADD/DEL cycles. Root. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,10 +63,12 @@ sh_out (const char *fmt, ...)
   return b.s ? kd_buf_steal (&b) : xstrdup ("");
 }
 
-/* This test's rules, without counters and without portmap's base chains
-   and their jumps (DEL leaves those, by design): the lines that name its
-   container ids or its CIDR, and every line of the chains those jump to.
-   Other tests may add and remove rules of their own at the same time. */
+/* This test's rules, without counters and without the shared chains of the
+   built-in network (KDMASQ-<bridge>, and the jumps to KDHP-<bridge>), which
+   stay until kd_cni_nat_teardown, by design: the lines that name its
+   container ids or its CIDR, and every line of the chains those jump to
+   (a pod's KDHPP- chain among them). Other tests may add and remove rules
+   of their own at the same time. */
 static char *
 rules (void)
 {
@@ -76,12 +80,13 @@ rules (void)
   while (n > 0 && base[n - 1] != '.')
     base[--n] = '\0';
   return sh_out ("r=$({ iptables-save -t nat; iptables-save -t filter; } 2>/dev/null "
-                 "| grep -v '^#' | grep -v CNI-HOSTPORT- | sed 's/ \\[[0-9]*:[0-9]*\\]//'); "
+                 "| grep -v '^#' | grep -v CNI-HOSTPORT- | grep -v 'KDMASQ-%s' "
+                 "| grep -v -- '-j KDHP-%s$' | sed 's/ \\[[0-9]*:[0-9]*\\]//'); "
                  "pat='%s|%s'; "
                  "for c in $(printf '%%s\\n' \"$r\" | grep -E \"$pat\" "
-                 "| grep -oE 'CNI-[A-Za-z0-9-]+' | sort -u); do pat=\"$pat|$c\"; done; "
+                 "| grep -oE '(CNI|KDHPP)-[A-Za-z0-9-]+' | sort -u); do pat=\"$pat|$c\"; done; "
                  "printf '%%s\\n' \"$r\" | grep -E \"$pat\" | sort",
-                 prefix, base);
+                 bridge, bridge, prefix, base);
 }
 
 /* Removes whatever this test may have left: processes in its netns, the
@@ -100,6 +105,11 @@ cleanup_all (void)
       "if [ -n \"$chain\" ]; then iptables -w -t $t -F $chain; iptables -w -t $t -X $chain; fi; "
       "done 2>/dev/null; done; true",
       prefix);
+  sh ("for t in PREROUTING OUTPUT POSTROUTING; do iptables-save -t nat | grep -- \"^-A $t .*-j "
+      "KD[A-Z]*-%s$\" | while read -r line; do eval iptables -w -t nat $(echo \"$line\" | sed "
+      "'s/^-A/-D/'); done; done; for c in KDMASQ-%s KDHP-%s; do iptables -w -t nat -F $c; "
+      "iptables -w -t nat -X $c; done 2>/dev/null; true",
+      bridge, bridge, bridge);
   sh ("ip link del %s 2>/dev/null; true", bridge);
   if (tmp[0])
     sh ("rm -rf %s", tmp);
@@ -275,6 +285,25 @@ test_two_pods_talk_and_host_port_serves_and_del_cleans (void **state)
   free (page);
   page = sh_out ("curl -s --max-time 3 http://%s/index.html", ipa);
   assert_non_null (strstr (page, "kd-hostport-ok"));
+  /* ...from pod b and from pod a itself (hairpin) through the hostPort on
+     the node's address on the bridge. */
+  {
+    cleanup_free char *gw = xasprintf ("10.213.%d.1", net_octet);
+    free (page);
+    page = sh_out ("ip netns exec %s busybox wget -q -O - http://%s:%d/index.html", ns_b, gw,
+                   host_port);
+    assert_non_null (strstr (page, "kd-hostport-ok"));
+    free (page);
+    page = sh_out ("ip netns exec %s busybox wget -q -O - http://%s:%d/index.html", ns_a, gw,
+                   host_port);
+    assert_non_null (strstr (page, "kd-hostport-ok"));
+  }
+  /* One masquerade rule for the whole CIDR, not one chain per pod. */
+  {
+    cleanup_free char *masq = sh_out ("iptables -w -t nat -S KDMASQ-%s", bridge);
+    cleanup_free char *want = xasprintf ("-A KDMASQ-%s -s %s -j MASQUERADE", bridge, cidr);
+    assert_non_null (strstr (masq, want));
+  }
   sh ("ip netns pids %s | xargs -r kill -9", ns_a);
 
   /* CHECK agrees with the cached result. (Pod b: portmap 1.1.1's CHECK
@@ -408,6 +437,21 @@ test_gc_releases_an_attachment_nobody_owns (void **state)
   assert_int_equal (veths_on_bridge (), 0);
 }
 
+/* Last: with no pod left, the teardown removes the shared chains and the
+   jumps to them; the host's nat table has nothing of this bridge. */
+static void
+test_nat_teardown_removes_the_shared_chains (void **state)
+{
+  cleanup_free char *before = NULL, *after = NULL;
+  cleanup_free char *grep = xasprintf ("iptables-save -t nat | grep -c -- '-%s\\b'", bridge);
+
+  before = sh_out ("%s", grep);
+  assert_int_not_equal (atoi (before), 0);
+  kd_cni_nat_teardown (cni);
+  after = sh_out ("%s", grep);
+  assert_int_equal (atoi (after), 0);
+}
+
 int
 main (void)
 {
@@ -420,6 +464,7 @@ main (void)
                                      ns_cleanup),
     cmocka_unit_test_setup_teardown (test_gc_releases_an_attachment_nobody_owns, ns_cleanup,
                                      ns_cleanup),
+    cmocka_unit_test (test_nat_teardown_removes_the_shared_chains),
   };
   kd_cni_opts_t o = { 0 };
   cleanup_free char *data = NULL;

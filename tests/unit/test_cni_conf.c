@@ -127,20 +127,28 @@ test_parse_refuses_plugins_without_type (void **state)
 }
 
 static void
-test_default_network_is_bridge_host_local_portmap (void **state)
+test_default_network_is_bridge_host_local_with_kubeletd_nat (void **state)
 {
   kd_cni_net_t *net = kd_cni_default_network ("kdt1", "10.213.1.0/24", "/x/networks");
   json_t *bridge = json_array_get (net->plugins, 0);
   json_t *ipam = json_object_get (bridge, "ipam");
-  json_t *pm = json_array_get (net->plugins, 1);
   kd_cni_net_t *lo = kd_cni_loopback_network ();
+  kd_cni_net_t *again = NULL;
+  kd_error_t err = NULL;
 
   assert_string_equal (net->name, "kubeletd");
   assert_string_equal (net->cni_version, "1.0.0");
   assert_string_equal (json_string_value (json_object_get (bridge, "type")), "bridge");
   assert_string_equal (json_string_value (json_object_get (bridge, "bridge")), "kdt1");
   assert_true (json_is_true (json_object_get (bridge, "isGateway")));
-  assert_true (json_is_true (json_object_get (bridge, "ipMasq")));
+  /* masquerading and hostPorts are kubeletd's (nat.c), not the plugins' */
+  assert_true (json_is_false (json_object_get (bridge, "ipMasq")));
+  assert_int_equal (json_array_size (net->plugins), 1);
+  assert_true (net->kubeletd_nat);
+  /* the flag survives the cached config (DEL reads it back) */
+  assert_int_equal (kd_cni_net_parse (net->bytes, false, "cache", &again, &err), 0);
+  assert_true (again->kubeletd_nat);
+  kd_cni_net_free (again);
   assert_true (json_is_true (json_object_get (bridge, "hairpinMode")));
   assert_string_equal (json_string_value (json_object_get (ipam, "type")), "host-local");
   assert_string_equal (
@@ -151,9 +159,6 @@ test_default_network_is_bridge_host_local_portmap (void **state)
   assert_string_equal (json_string_value (json_object_get (
                            json_array_get (json_object_get (ipam, "routes"), 0), "dst")),
                        "0.0.0.0/0");
-  assert_string_equal (json_string_value (json_object_get (pm, "type")), "portmap");
-  assert_true (
-      json_is_true (json_object_get (json_object_get (pm, "capabilities"), "portMappings")));
   assert_string_equal (lo->name, "cni-loopback");
   assert_string_equal (
       json_string_value (json_object_get (json_array_get (lo->plugins, 0), "type")), "loopback");
@@ -583,7 +588,7 @@ main (void)
                                      setup, teardown),
     cmocka_unit_test_setup_teardown (test_empty_or_missing_dir_gives_no_config, setup, teardown),
     cmocka_unit_test (test_parse_refuses_plugins_without_type),
-    cmocka_unit_test (test_default_network_is_bridge_host_local_portmap),
+    cmocka_unit_test (test_default_network_is_bridge_host_local_with_kubeletd_nat),
     cmocka_unit_test (test_result_1_0_0_and_0_4_0_give_ips_gateway_interfaces),
     cmocka_unit_test (test_plugin_error_json_renders_code_msg_details),
     cmocka_unit_test (test_base64_round_trip),
