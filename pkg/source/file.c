@@ -3,11 +3,15 @@
    A scan lists the path, compares each file's stat identity (device, inode,
    size, mtime, ctime) with what was loaded last, and loads only what
    changed, so the 20 s relist costs a few stats and an unchanged file never
-   yields a new config.seen. Events from the watch only arm a short timer
-   that runs the same scan: one code path, and a burst of writes (an editor's
-   temp file, rename, chmod) costs one scan. */
+   yields a new config.seen. Events from the watch (inotify, read on the
+   loop) only arm a timer that runs the same scan: one code path. An event
+   that says a file is complete (closed after writing, renamed into place,
+   deleted) scans at the next loop turn; one that may be followed by more
+   (created, modified, chmod) waits 20 ms, so a burst of writes costs one
+   scan. */
 #include <dirent.h>
 #include <inttypes.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include "kubeletd/manifest.h"
@@ -37,7 +41,9 @@ struct kd_source_file
   kd_source_update_cb cb;
   void *cb_data;
 
-  uv_fs_event_t watch;
+  int inotify_fd;
+  int wd;
+  uv_poll_t watch;
   bool watching;
   dev_t watch_dev;
   ino_t watch_ino;
@@ -150,7 +156,10 @@ list_dir (const char *dir, kd_listed_t **out, size_t *n_out)
   return 0;
 }
 
-static void on_fs_event (uv_fs_event_t *handle, const char *filename, int events, int status);
+/* What a directory or a single file is watched for. */
+#define WATCH_MASK                                                                                 \
+  (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB    \
+   | IN_DELETE_SELF | IN_MOVE_SELF)
 
 /* Watches the path itself (a directory or the single file); restarted when
    the path now has another inode (deleted and made again). */
@@ -162,14 +171,15 @@ ensure_watch (kd_source_file_t *src, const struct stat *st)
   if (src->watching && src->watch_dev == st->st_dev && src->watch_ino == st->st_ino)
     return;
   if (src->watching)
-    uv_fs_event_stop (&src->watch);
+    inotify_rm_watch (src->inotify_fd, src->wd);
   src->watching = false;
-  r = uv_fs_event_start (&src->watch, on_fs_event, src->path, 0);
+  r = inotify_add_watch (src->inotify_fd, src->path, WATCH_MASK);
   if (r < 0)
     {
-      kd_warn ("watch `%s`: %s (changes are seen at the next relist)", src->path, uv_strerror (r));
+      kd_warn ("watch `%s`: %s (changes are seen at the next relist)", src->path, strerror (errno));
       return;
     }
+  src->wd = r;
   src->watching = true;
   src->watch_dev = st->st_dev;
   src->watch_ino = st->st_ino;
@@ -179,7 +189,7 @@ static void
 stop_watch (kd_source_file_t *src)
 {
   if (src->watching)
-    uv_fs_event_stop (&src->watch);
+    inotify_rm_watch (src->inotify_fd, src->wd);
   src->watching = false;
 }
 
@@ -357,23 +367,62 @@ on_relist (uv_timer_t *t)
   kd_source_file_scan (t->data);
 }
 
+/* Scans after delay_ms, or sooner when a scan is already armed later. */
 static void
-on_fs_event (uv_fs_event_t *handle, const char *filename, int events, int status)
+arm_scan (kd_source_file_t *src, uint64_t delay_ms)
+{
+  uv_timer_t *t = &src->coalesce;
+
+  /* armed by the first event of a burst and not pushed back by the next
+     ones, so a steady stream of writes still gets scanned every 20 ms */
+  if (uv_is_active ((uv_handle_t *) t) && uv_timer_get_due_in (t) <= delay_ms)
+    return;
+  uv_timer_start (t, on_coalesced, delay_ms, 0);
+}
+
+static void
+on_inotify (uv_poll_t *handle, int status, int events)
 {
   kd_source_file_t *src = handle->data;
+  char buf[4096] __attribute__ ((aligned (__alignof__(struct inotify_event))));
+  bool now = false, later = false;
+  ssize_t n;
 
+  (void) events;
   if (status < 0)
     {
       kd_warn ("watch `%s`: %s (changes are seen at the next relist)", src->path,
                uv_strerror (status));
+      uv_poll_stop (handle);
       stop_watch (src);
       return;
     }
-  kd_vlog (5, "watch `%s`: event %d on `%s`", src->path, events, filename ? filename : "");
-  /* Armed by the first event of a burst and not pushed back by the next
-     ones, so a steady stream of writes still gets scanned every 20 ms. */
-  if (!uv_is_active ((uv_handle_t *) &src->coalesce))
-    uv_timer_start (&src->coalesce, on_coalesced, src->coalesce_ms, 0);
+  while ((n = read (src->inotify_fd, buf, sizeof buf)) > 0)
+    for (char *p = buf; p < buf + n;)
+      {
+        const struct inotify_event *ev = (const struct inotify_event *) p;
+        p += sizeof *ev + ev->len;
+        if (!src->watching || ev->wd != src->wd)
+          continue;
+        kd_vlog (5, "watch `%s`: event 0x%x on `%s`", src->path, ev->mask, ev->len ? ev->name : "");
+        if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+          {
+            /* the path is gone or replaced: the scan watches it again */
+            if (ev->mask & IN_IGNORED)
+              src->watching = false;
+            now = true;
+          }
+        else if (ev->len && ev->name[0] == '.')
+          continue; /* ignored files: an editor's or a tool's temp file */
+        else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))
+          now = true;
+        else
+          later = true;
+      }
+  if (now)
+    arm_scan (src, 0);
+  else if (later)
+    arm_scan (src, src->coalesce_ms);
 }
 
 int
@@ -394,15 +443,19 @@ kd_source_file_new (uv_loop_t *loop, const kd_source_file_opts_t *opts, kd_sourc
   src->cb = cb;
   src->cb_data = data;
 
-  r = uv_fs_event_init (loop, &src->watch);
+  src->inotify_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  r = src->inotify_fd < 0 ? -errno : uv_poll_init (loop, &src->watch, src->inotify_fd);
   if (r < 0)
     {
+      if (src->inotify_fd >= 0)
+        close (src->inotify_fd);
       free (src->path);
       free (src->node_name);
       free (src);
-      return kd_make_error (err, 0, "uv_fs_event_init: %s", uv_strerror (r));
+      return kd_make_error (err, -r, "inotify `%s`", opts->path);
     }
   src->watch.data = src;
+  uv_poll_start (&src->watch, UV_READABLE, on_inotify);
   uv_timer_init (loop, &src->relist);
   src->relist.data = src;
   uv_timer_init (loop, &src->coalesce);
@@ -428,6 +481,7 @@ on_handle_closed (uv_handle_t *h)
       free (src->files[i].path);
     }
   free (src->files);
+  close (src->inotify_fd);
   free (src->path);
   free (src->node_name);
   free (src);
