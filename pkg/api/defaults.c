@@ -16,10 +16,10 @@
    step does it), spec.preemptionPolicy and spec.priority (the Priority
    admission plugin sets them; the kubelet never runs it). */
 
-#include <openssl/evp.h>
 #include <time.h>
 
 #include "kubeletd/api.h"
+#include "kubeletd/lazy-crypto.h"
 
 static bool
 is_empty (const char *s)

@@ -11,12 +11,12 @@
    <message>"; a non-zero exit prints "command terminated with exit code N"
    on stderr. With -i the whole of stdin is read first and sent as the
    request body (kubeletd takes up to its request limit, 1 MiB). */
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include "kubeletd/cli.h"
 #include "kubeletd/client.h"
 #include "kubeletd/execstream.h"
+#include "kubeletd/lazy-curl.h"
 
 static const char exec_usage[]
     = "Execute a command in a container.\n"

@@ -1,8 +1,8 @@
 /* HTTP requests over kubeletd's Unix socket with libcurl: see include/kubeletd/client.h. */
-#include <curl/curl.h>
 #include <pthread.h>
 
 #include "kubeletd/client.h"
+#include "kubeletd/lazy-curl.h"
 
 /* A broken or hostile server must not make the client eat all memory. */
 #define KD_CLIENT_MAX_BODY (256 * 1024 * 1024)

@@ -13,9 +13,8 @@
    iptables is a process and takes the xtables lock: it runs in libuv's
    thread pool, never on the loop. */
 
-#include <openssl/evp.h>
-
 #include "cni-internal.h"
+#include "kubeletd/lazy-crypto.h"
 
 char *
 kd_cni_ipmasq_chain (const char *net_name, const char *container_id)

@@ -1,8 +1,8 @@
 /* Registry authentication: the WWW-Authenticate challenge of `GET /v2/`,
  * credentials from a docker config.json-style auth file, and Bearer tokens
  * (the distribution token protocol, as docker and containerd speak it). */
-#include <openssl/evp.h>
 
+#include "kubeletd/lazy-crypto.h"
 #include "registry-internal.h"
 
 #define TOKEN_MAX (1024 * 1024)

@@ -6,9 +6,9 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include "kubeletd/lazy-crypto.h"
 #include "store-internal.h"
 
 struct kd_blob_writer

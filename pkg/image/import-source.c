@@ -1,14 +1,13 @@
 /* Import sources (a layout directory or a tar) and the plan that copies
    their blobs into the store, verified. See import-internal.h. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "import-internal.h"
+#include "kubeletd/lazy-archive.h"
+#include "kubeletd/lazy-crypto.h"
 
 #define MEM_FILE_MAX  (4 << 20)  /* tar files kept in memory by the first pass */
 #define MEM_TOTAL_MAX (64 << 20) /* ... up to this much in all */

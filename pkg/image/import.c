@@ -12,9 +12,9 @@
  * they are (uncompressed layers are fine as application/vnd.oci.image.
  * layer.v1.tar), and that manifest's digest is the image's. */
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "import-internal.h"
+#include "kubeletd/lazy-crypto.h"
 
 #define MT_OCI_INDEX        "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST     "application/vnd.oci.image.manifest.v1+json"

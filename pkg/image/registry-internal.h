@@ -10,9 +10,8 @@
 #ifndef KUBELETD_IMAGE_REGISTRY_INTERNAL_H
 #define KUBELETD_IMAGE_REGISTRY_INTERNAL_H
 
-#include <curl/curl.h>
-
 #include "kubeletd/image.h"
+#include "kubeletd/lazy-curl.h"
 
 typedef struct
 {

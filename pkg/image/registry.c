@@ -17,9 +17,9 @@
  *     to the blobs stored before, so a failure leaves no half image.
  */
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 
+#include "kubeletd/lazy-crypto.h"
 #include "registry-internal.h"
 
 #define MANIFEST_MAX   (4 * 1024 * 1024)

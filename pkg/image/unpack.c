@@ -19,11 +19,8 @@
  * process, so the extraction runs in a short-lived thread that unshares its
  * file system attributes (CLONE_FS) and changes into the temp directory;
  * nothing else in the process sees that. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -32,6 +29,8 @@
 #include <sys/xattr.h>
 
 #include "kubeletd/image.h"
+#include "kubeletd/lazy-archive.h"
+#include "kubeletd/lazy-crypto.h"
 
 #define MAX_NAME_BYTES   4096
 #define MAX_ENTRIES      1000000

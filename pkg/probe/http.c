@@ -13,9 +13,9 @@
      "HTTP probe failed with statuscode: N";
    - one deadline over the whole exchange (http.Client.Timeout), with Go's
      error texts. */
-#include <curl/curl.h>
 #include <strings.h>
 
+#include "kubeletd/lazy-curl.h"
 #include "probe-internal.h"
 
 #define HTTP_MAX_BODY      (10 * 1024)

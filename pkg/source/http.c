@@ -7,10 +7,10 @@
    thread, never a pile of them. An unchanged body is not parsed again (the
    kubelet compares the bytes too), so a 20 s poll of a stable manifest
    changes nothing, not even config.seen. */
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 
+#include "kubeletd/lazy-curl.h"
 #include "kubeletd/manifest.h"
 #include "kubeletd/source.h"
 
