@@ -68,9 +68,10 @@ void kd_pod_store_set_status (kd_pod_store_t *st, const char *uid, const kd_pod_
 /* The admitted pods and the rejected ones (GET /pods), in namespace, then
    name order; valid until the next set_source. */
 const kd_pod_t *const *kd_pod_store_list_all (const kd_pod_store_t *st, size_t *n);
-/* The v1 PodList of kd_pod_store_list_all as compact JSON, cached until the
-   next change. Valid until the next change. */
-const char *kd_pod_store_list_json (kd_pod_store_t *st, size_t *len);
+/* The v1 PodList of kd_pod_store_list_all as compact JSON and a newline,
+   cached until the next change (each pod's text until that pod changes).
+   Borrowed: take a reference to keep it past the next change. */
+kd_shared_t *kd_pod_store_list_json (kd_pod_store_t *st);
 /* An admitted pod, else a rejected one, by namespace/name. */
 const kd_pod_t *kd_pod_store_get_any (const kd_pod_store_t *st, const char *namespace_,
                                       const char *name);

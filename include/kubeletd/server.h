@@ -69,6 +69,10 @@ char *kd_http_query_get (const kd_http_request_t *req, const char *key);
 void kd_http_respond (kd_http_conn_t *conn, int status, const char *content_type, const char *body,
                       size_t len);
 void kd_http_respond_json (kd_http_conn_t *conn, int status, json_t *json);
+/* The same as kd_http_respond with a shared body: sent without a copy,
+   held (a reference) until written. */
+void kd_http_respond_shared (kd_http_conn_t *conn, int status, const char *content_type,
+                             kd_shared_t *body);
 /* A v1 Status body: {"kind":"Status","apiVersion":"v1","metadata":{},
    "status":"Failure","message":...,"reason":reason,"code":status}. */
 void kd_http_respond_status (kd_http_conn_t *conn, int status, const char *reason, const char *fmt,

@@ -105,6 +105,20 @@ void kd_buf_printf (kd_buf_t *b, const char *fmt, ...) KD_PRINTF (2, 3);
 char *kd_buf_steal (kd_buf_t *b);
 void kd_buf_free (kd_buf_t *b);
 
+/* An immutable byte string with a reference count, for one body sent to
+   many peers without a copy each (the loop's thread only). */
+typedef struct
+{
+  size_t refs;
+  size_t len;
+  char *data;
+} kd_shared_t;
+
+/* Takes data (malloc'd, len bytes); one reference. */
+kd_shared_t *kd_shared_take (char *data, size_t len);
+kd_shared_t *kd_shared_ref (kd_shared_t *s);
+void kd_shared_unref (kd_shared_t *s); /* NULL is fine */
+
 bool kd_str_has_prefix (const char *s, const char *prefix);
 bool kd_str_has_suffix (const char *s, const char *suffix);
 bool kd_str_eq (const char *a, const char *b); /* NULL-safe */

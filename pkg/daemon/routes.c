@@ -38,10 +38,7 @@ handle_healthz (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
 static void
 handle_pods (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
 {
-  size_t len;
-  const char *body = kd_pod_store_list_json (data, &len);
-
-  kd_http_respond (conn, 200, "application/json", body, len);
+  kd_http_respond_shared (conn, 200, "application/json", kd_pod_store_list_json (data));
 }
 
 /* GET /pods/<namespace>/<name>: exactly two non-empty segments. */

@@ -27,6 +27,8 @@ typedef struct
 {
   kd_pod_t *pod; /* owned copy, with status filled */
   char *source;
+  char *json; /* the pod's JSON text, NULL until asked and after a change */
+  size_t json_len;
 } kd_store_entry_t;
 
 struct kd_pod_store
@@ -46,12 +48,35 @@ struct kd_pod_store
   kd_strv_t refused;         /* refusals already logged */
   kd_pod_change_cb cb;
   void *cb_data;
-  /* GET /pods body, rebuilt only after a change: a node with hundreds of
-     idle pods answers from memory instead of encoding every pod again. */
-  char *list_json;
-  size_t list_json_len;
-  bool list_json_valid;
+  /* GET /pods body, rebuilt only after a change, from each pod's own
+     cached text (only the pods that changed are encoded again): a node with
+     hundreds of pods answers from memory. Shared with the answers still
+     being written. */
+  kd_shared_t *list_json;
 };
+
+static void
+entry_forget_json (kd_store_entry_t *e)
+{
+  free (e->json);
+  e->json = NULL;
+  e->json_len = 0;
+}
+
+static void
+entry_clear (kd_store_entry_t *e)
+{
+  kd_pod_free (e->pod);
+  free (e->source);
+  entry_forget_json (e);
+}
+
+static void
+list_changed (kd_pod_store_t *st)
+{
+  kd_shared_unref (st->list_json);
+  st->list_json = NULL;
+}
 
 static const char *
 pod_ns (const kd_pod_t *pod)
@@ -119,20 +144,14 @@ kd_pod_store_free (kd_pod_store_t *st)
     }
   free (st->srcs);
   for (size_t i = 0; i < st->n_pods; i++)
-    {
-      kd_pod_free (st->pods[i].pod);
-      free (st->pods[i].source);
-    }
+    entry_clear (&st->pods[i]);
   free (st->pods);
   free (st->view);
   for (size_t i = 0; i < st->n_rejected; i++)
-    {
-      kd_pod_free (st->rejected[i].pod);
-      free (st->rejected[i].source);
-    }
+    entry_clear (&st->rejected[i]);
   free (st->rejected);
   free (st->view_all);
-  free (st->list_json);
+  kd_shared_unref (st->list_json);
   strv_clear (&st->refused);
   free (st);
 }
@@ -233,8 +252,7 @@ reconcile_rejected (kd_pod_store_t *st)
 
       if (want && kd_str_eq (want->metadata.uid, e->pod->metadata.uid))
         continue;
-      kd_pod_free (e->pod);
-      free (e->source);
+      entry_clear (e);
       memmove (e, e + 1, (st->n_rejected - i - 1) * sizeof (*e));
       st->n_rejected--;
     }
@@ -283,6 +301,7 @@ reject (kd_pod_store_t *st, const kd_pod_t *want, const char *source, const char
   pod->status.message = xasprintf ("Pod was rejected: %s", message);
   st->rejected = xrealloc (st->rejected, (st->n_rejected + 1) * sizeof (*st->rejected));
   e = &st->rejected[st->n_rejected++];
+  memset (e, 0, sizeof *e);
   e->pod = pod;
   e->source = xstrdup (source);
 }
@@ -301,8 +320,7 @@ reconcile_admitted (kd_pod_store_t *st)
           kd_info ("pod %s/%s (uid %s) removed: gone from `%s`", pod_ns (e->pod), pod_name (e->pod),
                    e->pod->metadata.uid, e->source);
           notify (st, KD_POD_REMOVED, e->pod, NULL);
-          kd_pod_free (e->pod);
-          free (e->source);
+          entry_clear (e);
           memmove (e, e + 1, (st->n_pods - i - 1) * sizeof (*e));
           st->n_pods--;
         }
@@ -311,6 +329,7 @@ reconcile_admitted (kd_pod_store_t *st)
           kd_pod_t *old = e->pod;
 
           e->pod = admitted_copy (want);
+          entry_forget_json (e);
           kd_info ("pod %s/%s updated from `%s`: uid %s -> %s", pod_ns (old), pod_name (old),
                    e->source, old->metadata.uid, e->pod->metadata.uid);
           notify (st, KD_POD_UPDATED, e->pod, old);
@@ -367,6 +386,7 @@ admit_new (kd_pod_store_t *st, kd_strv_t *refused_now)
           st->pods = xrealloc (st->pods, (st->n_pods + 1) * sizeof (*st->pods));
           memmove (&st->pods[at + 1], &st->pods[at],
                    (st->n_pods - (size_t) at) * sizeof (*st->pods));
+          memset (&st->pods[at], 0, sizeof st->pods[at]);
           st->pods[at].pod = admitted_copy (want);
           st->pods[at].source = xstrdup (src->source);
           st->n_pods++;
@@ -451,7 +471,7 @@ kd_pod_store_set_source (kd_pod_store_t *st, const char *source, kd_pod_t *const
   strv_clear (&st->refused);
   st->refused = refused_now;
   rebuild_view (st);
-  st->list_json_valid = false;
+  list_changed (st);
 }
 
 const kd_pod_t *const *
@@ -513,35 +533,70 @@ kd_pod_store_set_status (kd_pod_store_t *st, const char *uid, const kd_pod_statu
         continue;
       kd_type_free (&kd_type_pod_status, &pod->status);
       kd_type_copy (&kd_type_pod_status, &pod->status, status);
-      st->list_json_valid = false;
+      entry_forget_json (&st->pods[i]);
+      list_changed (st);
       return;
     }
 }
 
-const char *
-kd_pod_store_list_json (kd_pod_store_t *st, size_t *len)
+/* The entry that holds pod (admitted or rejected). */
+static kd_store_entry_t *
+entry_of (kd_pod_store_t *st, const kd_pod_t *pod)
 {
-  if (!st->list_json_valid)
-    {
-      size_t n;
-      const kd_pod_t *const *pods = kd_pod_store_list_all (st, &n);
-      json_t *items = json_array ();
-      json_t *list;
+  ssize_t at = find_entry (st, pod_ns (pod), pod_name (pod));
 
-      for (size_t i = 0; i < n; i++)
-        json_array_append_new (items, kd_pod_to_json (pods[i]));
-      list = json_pack ("{s:s, s:s, s:{}, s:o}", "kind", "PodList", "apiVersion", "v1", "metadata",
-                        "items", items);
-      cleanup_free char *text = json_dumps (list, JSON_COMPACT);
-      if (text == NULL)
+  if (at >= 0 && st->pods[at].pod == pod)
+    return &st->pods[at];
+  for (size_t i = 0; i < st->n_rejected; i++)
+    if (st->rejected[i].pod == pod)
+      return &st->rejected[i];
+  return NULL;
+}
+
+static const char *
+entry_json (kd_store_entry_t *e, size_t *len)
+{
+  if (e->json == NULL)
+    {
+      json_t *j = kd_pod_to_json (e->pod);
+      e->json = json_dumps (j, JSON_COMPACT);
+      json_decref (j);
+      if (e->json == NULL)
         abort ();
-      free (st->list_json);
-      /* One object then a newline, as every JSON answer of the API. */
-      st->list_json = xasprintf ("%s\n", text);
-      st->list_json_len = strlen (st->list_json);
-      st->list_json_valid = true;
-      json_decref (list);
+      e->json_len = strlen (e->json);
     }
-  *len = st->list_json_len;
+  *len = e->json_len;
+  return e->json;
+}
+
+kd_shared_t *
+kd_pod_store_list_json (kd_pod_store_t *st)
+{
+  static const char head[]
+      = "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":[";
+  size_t n;
+  const kd_pod_t *const *pods;
+  kd_buf_t b = { 0 };
+
+  if (st->list_json)
+    return st->list_json;
+  pods = kd_pod_store_list_all (st, &n);
+  kd_buf_append (&b, head, sizeof head - 1);
+  for (size_t i = 0; i < n; i++)
+    {
+      kd_store_entry_t *e = entry_of (st, pods[i]);
+      size_t len;
+      const char *s;
+
+      if (e == NULL)
+        abort (); /* every pod of the view has its entry */
+      s = entry_json (e, &len);
+      if (i > 0)
+        kd_buf_putc (&b, ',');
+      kd_buf_append (&b, s, len);
+    }
+  /* one object then a newline, as every JSON answer of the API */
+  kd_buf_puts (&b, "]}\n");
+  st->list_json = kd_shared_take (xrealloc (b.s, b.len + 1), b.len); /* no spare capacity */
   return st->list_json;
 }

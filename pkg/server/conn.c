@@ -25,6 +25,7 @@ kd_server_live_conns (void)
 typedef struct
 {
   uv_write_t req;
+  kd_shared_t *body; /* sent after data, not copied; NULL for most */
   char data[];
 } write_req_t;
 
@@ -229,6 +230,7 @@ on_write (uv_write_t *req, int status)
 {
   kd_http_conn_t *conn = req->data;
 
+  kd_shared_unref (((write_req_t *) req)->body);
   free (req);
   if (conn->closed)
     return;
@@ -243,19 +245,23 @@ on_write (uv_write_t *req, int status)
     conn_process (conn);
 }
 
-/* Queues the concatenation of the parts as one write. */
+/* Queues the concatenation of the parts, then body (shared, may be NULL),
+   as one write. */
 static void
-queue_write (kd_http_conn_t *conn, const uv_buf_t *parts, size_t n)
+queue_write_shared (kd_http_conn_t *conn, const uv_buf_t *parts, size_t n, kd_shared_t *body)
 {
-  size_t total = 0, off = 0, queued;
+  size_t total = 0, off = 0, copied, queued;
   write_req_t *w;
-  uv_buf_t buf;
+  uv_buf_t buf[2];
   int r;
 
   if (conn->closed)
     return;
   for (size_t i = 0; i < n; i++)
     total += parts[i].len;
+  copied = total;
+  if (body)
+    total += body->len;
   if (total == 0)
     return;
   queued = uv_stream_get_write_queue_size ((uv_stream_t *) &conn->pipe);
@@ -268,20 +274,30 @@ queue_write (kd_http_conn_t *conn, const uv_buf_t *parts, size_t n)
       kd_conn_close (conn);
       return;
     }
-  w = xmalloc (sizeof (*w) + total);
+  w = xmalloc (sizeof (*w) + copied);
   for (size_t i = 0; i < n; i++)
     {
       memcpy (w->data + off, parts[i].base, parts[i].len);
       off += parts[i].len;
     }
   w->req.data = conn;
-  buf = uv_buf_init (w->data, total);
-  r = uv_write (&w->req, (uv_stream_t *) &conn->pipe, &buf, 1, on_write);
+  w->body = body && body->len ? kd_shared_ref (body) : NULL;
+  buf[0] = uv_buf_init (w->data, copied);
+  if (w->body)
+    buf[1] = uv_buf_init (w->body->data, w->body->len);
+  r = uv_write (&w->req, (uv_stream_t *) &conn->pipe, buf, w->body ? 2 : 1, on_write);
   if (r < 0)
     {
+      kd_shared_unref (w->body);
       free (w);
       kd_conn_close (conn);
     }
+}
+
+static void
+queue_write (kd_http_conn_t *conn, const uv_buf_t *parts, size_t n)
+{
+  queue_write_shared (conn, parts, n, NULL);
 }
 
 static void
@@ -442,6 +458,23 @@ kd_conn_respond_headers (kd_http_conn_t *conn, int status, const char *content_t
   parts[1] = uv_buf_init ((char *) body, conn->head ? 0 : len);
   conn->status = status;
   queue_write (conn, parts, 2);
+  kd_buf_free (&head);
+  response_done (conn);
+}
+
+void
+kd_http_respond_shared (kd_http_conn_t *conn, int status, const char *content_type,
+                        kd_shared_t *body)
+{
+  kd_buf_t head = { 0 };
+
+  if (!may_answer (conn, KD_CONN_HANDLING, "answer", true))
+    return;
+  append_head (conn, &head, status, content_type, NULL);
+  kd_buf_printf (&head, "Content-Length: %zu\r\n\r\n", body->len);
+  conn->status = status;
+  queue_write_shared (conn, &(uv_buf_t){ .base = head.s, .len = head.len }, 1,
+                      conn->head ? NULL : body);
   kd_buf_free (&head);
   response_done (conn);
 }

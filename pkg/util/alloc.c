@@ -156,6 +156,32 @@ kd_buf_free (kd_buf_t *b)
   b->len = b->cap = 0;
 }
 
+kd_shared_t *
+kd_shared_take (char *data, size_t len)
+{
+  kd_shared_t *s = xmalloc (sizeof *s);
+  s->refs = 1;
+  s->len = len;
+  s->data = data;
+  return s;
+}
+
+kd_shared_t *
+kd_shared_ref (kd_shared_t *s)
+{
+  s->refs++;
+  return s;
+}
+
+void
+kd_shared_unref (kd_shared_t *s)
+{
+  if (s == NULL || --s->refs > 0)
+    return;
+  free (s->data);
+  free (s);
+}
+
 bool
 kd_str_has_prefix (const char *s, const char *prefix)
 {

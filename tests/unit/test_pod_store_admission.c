@@ -134,27 +134,46 @@ test_pod_list_json_follows_every_change (void **state)
   kd_pod_store_t *st = kd_pod_store_new (-1);
   kd_pod_t *a = mkpod ("a", "1"), *b = mkpod ("b", "2");
   kd_pod_status_t running = { .phase = (char *) "Running" };
-  const char *body;
-  size_t len;
+  kd_pod_status_t failed = { .phase = (char *) "Failed" };
+  kd_shared_t *body, *held;
+  json_t *list;
 
-  body = kd_pod_store_list_json (st, &len);
+  body = kd_pod_store_list_json (st);
   assert_string_equal (
-      body, "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":[]}\n");
-  assert_int_equal (len, strlen (body));
+      body->data, "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":[]}\n");
+  assert_int_equal (body->len, strlen (body->data));
   set (st, "s1", a);
-  body = kd_pod_store_list_json (st, &len);
-  assert_non_null (strstr (body, "\"name\":\"a\""));
-  assert_null (strstr (body, "Running"));
+  body = kd_pod_store_list_json (st);
+  assert_non_null (strstr (body->data, "\"name\":\"a\""));
+  assert_null (strstr (body->data, "Running"));
   kd_pod_store_set_status (st, "1", &running);
-  body = kd_pod_store_list_json (st, &len);
-  assert_non_null (strstr (body, "\"phase\":\"Running\""));
+  body = kd_pod_store_list_json (st);
+  assert_non_null (strstr (body->data, "\"phase\":\"Running\""));
   set (st, "s2", b);
-  body = kd_pod_store_list_json (st, &len);
-  assert_non_null (strstr (body, "\"name\":\"b\""));
+  body = kd_pod_store_list_json (st);
+  assert_non_null (strstr (body->data, "\"name\":\"b\""));
+  /* an answer still being written keeps the body it started with */
+  held = kd_shared_ref (body);
+  kd_pod_store_set_status (st, "2", &failed);
+  body = kd_pod_store_list_json (st);
+  assert_ptr_not_equal (body, held);
+  assert_null (strstr (held->data, "Failed"));
+  assert_non_null (strstr (body->data, "\"phase\":\"Failed\""));
+  /* pod a's cached text is still the Running one, in a valid PodList */
+  list = json_loadb (body->data, body->len, 0, NULL);
+  assert_non_null (list);
+  assert_int_equal (json_array_size (json_object_get (list, "items")), 2);
+  assert_string_equal (
+      json_string_value (json_object_get (
+          json_object_get (json_array_get (json_object_get (list, "items"), 0), "status"),
+          "phase")),
+      "Running");
+  json_decref (list);
+  kd_shared_unref (held);
   set (st, "s1", NULL);
-  body = kd_pod_store_list_json (st, &len);
-  assert_null (strstr (body, "\"name\":\"a\""));
-  assert_int_equal (body[len - 1], '\n');
+  body = kd_pod_store_list_json (st);
+  assert_null (strstr (body->data, "\"name\":\"a\""));
+  assert_int_equal (body->data[body->len - 1], '\n');
   kd_pod_free (a);
   kd_pod_free (b);
   kd_pod_store_free (st);

@@ -166,6 +166,25 @@ big_handler (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
   uv_timer_start (&a->timer, big_tick, 1, 1);
 }
 
+#define SHARED_LEN (300u * 1024)
+
+/* A body larger than the socket buffer, shared: the handler drops its own
+   reference at once (as the pod store does when the list changes), so the
+   writes still in flight must hold theirs. */
+static void
+shared_handler (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
+{
+  char *s = xmalloc (SHARED_LEN + 1);
+  kd_shared_t *body;
+
+  for (size_t i = 0; i < SHARED_LEN; i++)
+    s[i] = (char) ('a' + i % 26);
+  s[SHARED_LEN] = '\0';
+  body = kd_shared_take (s, SHARED_LEN);
+  kd_http_respond_shared (conn, 200, "text/plain", body);
+  kd_shared_unref (body);
+}
+
 /* ---- fixture ------------------------------------------------------- */
 
 static int
@@ -200,6 +219,7 @@ server_start (fixture_t *f, size_t max_conns, size_t max_req, uint64_t header_ms
   kd_server_route (f->srv, "GET", "/async", false, async_handler, f);
   kd_server_route (f->srv, "GET", "/stream", false, stream_handler, f);
   kd_server_route (f->srv, "GET", "/big", false, big_handler, f);
+  kd_server_route (f->srv, "GET", "/shared", false, shared_handler, f);
 }
 
 static int
@@ -560,6 +580,37 @@ test_pipelined_requests_answer_in_order (void **state)
   /* The slow middle answer holds back the third. */
   assert_true (one < two && two < three);
   assert_non_null (strstr (three, "\"body\":\"body\""));
+}
+
+CLIENT (shared_pipelined, "GET /shared HTTP/1.1\r\n\r\n"
+                          "HEAD /shared HTTP/1.1\r\n\r\n"
+                          "GET /shared HTTP/1.1\r\nConnection: close\r\n\r\n")
+
+static void
+test_shared_body_is_sent_whole_after_its_owner_let_go (void **state)
+{
+  fixture_t *f = *state;
+  char len[64];
+  const char *p;
+
+  server_start (f, 0, 0, 0, 0);
+  run_client (f, shared_pipelined);
+  assert_true (f->client_ok);
+  snprintf (len, sizeof len, "Content-Length: %u\r\n", SHARED_LEN);
+  assert_int_equal (count (f->resp, "HTTP/1.1 200 OK\r\n"), 3);
+  assert_int_equal (count (f->resp, len), 3);
+  /* two bodies (none for HEAD), every byte as written */
+  p = body_of (f);
+  for (size_t i = 0; i < SHARED_LEN; i++)
+    if (p[i] != (char) ('a' + i % 26))
+      fail_msg ("first body differs at byte %zu", i);
+  p = strstr (p + SHARED_LEN, "\r\n\r\n"); /* the HEAD answer */
+  assert_non_null (p);
+  p = strstr (p + 4, "\r\n\r\n");
+  assert_non_null (p);
+  p += 4;
+  assert_int_equal (strlen (p), SHARED_LEN);
+  assert_int_equal (p[SHARED_LEN - 1], (char) ('a' + (SHARED_LEN - 1) % 26));
 }
 
 CLIENT (get_async, "GET /async HTTP/1.1\r\nConnection: close\r\n\r\n")
@@ -996,6 +1047,7 @@ main (void)
     T (test_head_on_get_route_has_no_body),
     T (test_keep_alive_serves_two_requests),
     T (test_pipelined_requests_answer_in_order),
+    T (test_shared_body_is_sent_whole_after_its_owner_let_go),
     T (test_async_handler_answers_from_timer),
     T (test_stream_is_chunked),
     T (test_stream_to_http10_ends_with_close),
