@@ -27,8 +27,7 @@ typedef struct
   off_t size;
   struct timespec mtim;
   struct timespec ctim;
-  kd_pod_t **pods; /* the last good set */
-  size_t n;
+  size_t n; /* pods in the last good version (the store keeps them) */
 } kd_watched_file_t;
 
 struct kd_source_file
@@ -62,14 +61,6 @@ typedef struct
   char *path;
   struct stat st;
 } kd_listed_t;
-
-static void
-pods_free (kd_pod_t **pods, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    kd_pod_free (pods[i]);
-  free (pods);
-}
 
 static bool
 same_identity (const kd_watched_file_t *f, const struct stat *st)
@@ -222,14 +213,15 @@ log_warnings (const kd_manifest_t *m, const char *path)
         }
 }
 
-/* Loads f->path into f. Returns true when f's pods changed. */
-static bool
+/* Loads f->path and hands its pods to the callback (which copies what it
+   keeps); an unreadable or invalid file changes nothing. */
+static void
 load_file (kd_source_file_t *src, kd_watched_file_t *f, const struct stat *st)
 {
   kd_manifest_opts_t opts = { .node_name = src->node_name, .make_static = true };
   kd_manifest_t *m = NULL;
   kd_error_t err = NULL;
-  kd_pod_t **pods;
+  cleanup_free kd_pod_t **pods = NULL;
 
   remember_identity (f, st);
   if (kd_manifest_load_file (f->path, &opts, &m, &err) < 0)
@@ -237,31 +229,29 @@ load_file (kd_source_file_t *src, kd_watched_file_t *f, const struct stat *st)
       kd_warn ("static pod file `%s` cannot be read; keeping the %zu pod(s) it defined before: %s",
                f->path, f->n, err->msg);
       kd_error_release (&err);
-      return false;
+      return;
     }
   if (m->error == NULL && m->n_pods == 0)
     {
       kd_warn ("static pod file `%s` is empty; keeping the %zu pod(s) it defined before", f->path,
                f->n);
       kd_manifest_free (m);
-      return false;
+      return;
     }
   if (m->error || !kd_manifest_ok (m))
     {
       log_failure (m, f->path, f->n);
       kd_manifest_free (m);
-      return false;
+      return;
     }
   log_warnings (m, f->path);
   pods = xmalloc (m->n_pods * sizeof (*pods));
   for (size_t i = 0; i < m->n_pods; i++)
-    pods[i] = kd_pod_copy (m->pods[i].pod);
-  pods_free (f->pods, f->n);
-  f->pods = pods;
+    pods[i] = m->pods[i].pod;
   f->n = m->n_pods;
   kd_vlog (2, "static pod file `%s`: %zu pod(s)", f->path, f->n);
+  src->cb (f->path, pods, f->n, src->cb_data);
   kd_manifest_free (m);
-  return true;
 }
 
 static kd_watched_file_t *
@@ -289,7 +279,6 @@ apply_listing (kd_source_file_t *src, const kd_listed_t *l, size_t n)
         continue;
       kd_vlog (2, "static pod file `%s` removed", f->path);
       src->cb (f->path, NULL, 0, src->cb_data);
-      pods_free (f->pods, f->n);
       free (f->path);
       memmove (f, f + 1, (src->n_files - i - 1) * sizeof (*f));
       src->n_files--;
@@ -308,8 +297,7 @@ apply_listing (kd_source_file_t *src, const kd_listed_t *l, size_t n)
           memset (f, 0, sizeof (*f));
           f->path = xstrdup (l[j].path);
         }
-      if (load_file (src, f, &l[j].st))
-        src->cb (f->path, f->pods, f->n, src->cb_data);
+      load_file (src, f, &l[j].st);
     }
 }
 
@@ -477,7 +465,6 @@ on_handle_closed (uv_handle_t *h)
     return;
   for (size_t i = 0; i < src->n_files; i++)
     {
-      pods_free (src->files[i].pods, src->files[i].n);
       free (src->files[i].path);
     }
   free (src->files);
