@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libuv1-dev libyaml-dev libjansson-dev libseccomp-dev libcurl4-openssl-dev
-  libarchive-dev libssl-dev libhttp-parser-dev libcap-dev libcmocka-dev libnghttp2-dev
+  libarchive-dev libssl-dev libhttp-parser-dev libcap-dev libcmocka-dev libnghttp2-dev nettle-dev
   # run
   containernetworking-plugins iptables iproute2
   # tests and the demo image

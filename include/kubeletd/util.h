@@ -105,6 +105,29 @@ void kd_buf_printf (kd_buf_t *b, const char *fmt, ...) KD_PRINTF (2, 3);
 char *kd_buf_steal (kd_buf_t *b);
 void kd_buf_free (kd_buf_t *b);
 
+/* Digests (digest.c, nettle). One-shot or streaming; out holds up to
+   KD_DIGEST_MAX bytes; the functions return the digest's length. */
+#define KD_DIGEST_MAX 64
+typedef enum
+{
+  KD_MD5,
+  KD_SHA256,
+  KD_SHA512,
+} kd_digest_alg_t;
+typedef struct kd_digest kd_digest_t;
+kd_digest_t *kd_digest_new (kd_digest_alg_t alg);
+void kd_digest_update (kd_digest_t *d, const void *data, size_t len);
+size_t kd_digest_final (kd_digest_t *d, unsigned char out[KD_DIGEST_MAX]);
+void kd_digest_free (kd_digest_t *d); /* NULL is fine */
+size_t kd_digest (kd_digest_alg_t alg, const void *data, size_t len,
+                  unsigned char out[KD_DIGEST_MAX]);
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void kd_hex (const unsigned char *bytes, size_t n, char *out);
+/* Base64 (RFC 4648, padded). decode: NULL on invalid input; the result is
+   NUL-terminated, *len (may be NULL) its length. Caller frees. */
+char *kd_base64_encode (const void *data, size_t len);
+char *kd_base64_decode (const char *s, size_t *len);
+
 /* An immutable byte string with a reference count, for one body sent to
    many peers without a copy each (the loop's thread only). */
 typedef struct

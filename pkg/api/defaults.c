@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include "kubeletd/api.h"
-#include "kubeletd/lazy-crypto.h"
 
 static bool
 is_empty (const char *s)
@@ -550,22 +549,16 @@ static_pod_uid (const kd_pod_t *pod, const char *node_name, const char *source_p
   cleanup_free char *content = json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS);
   cleanup_free char *host = xasprintf ("host:%s", node_name ? node_name : "");
   cleanup_free char *file = xasprintf ("file:%s", source_path ? source_path : "");
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
-  char hex[2 * EVP_MAX_MD_SIZE + 1];
+  unsigned char md[KD_DIGEST_MAX];
+  kd_digest_t *ctx = kd_digest_new (KD_MD5);
+  char hex[2 * KD_DIGEST_MAX + 1];
 
   json_decref (json);
-  if (ctx == NULL || EVP_DigestInit_ex (ctx, EVP_md5 (), NULL) != 1
-      || EVP_DigestUpdate (ctx, content ? content : "", content ? strlen (content) : 0) != 1
-      || EVP_DigestUpdate (ctx, host, strlen (host)) != 1
-      || EVP_DigestUpdate (ctx, file, strlen (file)) != 1
-      || EVP_DigestFinal_ex (ctx, md, &md_len) != 1)
-    abort (); /* MD5 is always there in libcrypto's default provider */
-  EVP_MD_CTX_free (ctx);
-  for (unsigned int i = 0; i < md_len; i++)
-    snprintf (hex + 2 * i, 3, "%02x", md[i]);
-  hex[2 * md_len] = '\0';
+  kd_digest_update (ctx, content ? content : "", content ? strlen (content) : 0);
+  kd_digest_update (ctx, host, strlen (host));
+  kd_digest_update (ctx, file, strlen (file));
+  kd_hex (md, kd_digest_final (ctx, md), hex);
+  kd_digest_free (ctx);
   return xstrdup (hex);
 }
 

@@ -14,20 +14,17 @@
    thread pool, never on the loop. */
 
 #include "cni-internal.h"
-#include "kubeletd/lazy-crypto.h"
 
 char *
 kd_cni_ipmasq_chain (const char *net_name, const char *container_id)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
+  unsigned char md[KD_DIGEST_MAX];
   cleanup_free char *in = xasprintf ("%s%s", net_name, container_id);
   char *out = xmalloc (4 + 24 + 1);
 
-  EVP_Digest (in, strlen (in), md, &md_len, EVP_sha512 (), NULL);
+  kd_digest (KD_SHA512, in, strlen (in), md);
   memcpy (out, "CNI-", 4);
-  for (int i = 0; i < 12; i++)
-    snprintf (out + 4 + 2 * i, 3, "%02x", md[i]);
+  kd_hex (md, 12, out + 4);
   return out;
 }
 

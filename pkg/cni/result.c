@@ -152,70 +152,14 @@ kd_cni_format_plugin_error (const char *type, const char *out, size_t len, int e
 
 /* Base64 (RFC 4648), for the "config" field of libcni's cache files, which
    Go's encoding/json writes as base64. */
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 char *
 kd_cni_base64_encode (const char *data, size_t len)
 {
-  const unsigned char *p = (const unsigned char *) data;
-  char *o = xmalloc ((len + 2) / 3 * 4 + 1), *q = o;
-  size_t i;
-
-  for (i = 0; i + 2 < len; i += 3)
-    {
-      *q++ = b64[p[i] >> 2];
-      *q++ = b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-      *q++ = b64[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-      *q++ = b64[p[i + 2] & 63];
-    }
-  if (i < len)
-    {
-      *q++ = b64[p[i] >> 2];
-      if (i + 1 < len)
-        {
-          *q++ = b64[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-          *q++ = b64[(p[i + 1] & 15) << 2];
-        }
-      else
-        {
-          *q++ = b64[(p[i] & 3) << 4];
-          *q++ = '=';
-        }
-      *q++ = '=';
-    }
-  *q = '\0';
-  return o;
+  return kd_base64_encode (data, len);
 }
 
 char *
 kd_cni_base64_decode (const char *s, size_t *len)
 {
-  size_t n = strlen (s), k = 0;
-  char *o = xmalloc (n / 4 * 3 + 3);
-  unsigned acc = 0;
-  int bits = 0;
-
-  for (size_t i = 0; i < n; i++)
-    {
-      const char *c;
-      if (s[i] == '=')
-        break;
-      c = strchr (b64, s[i]);
-      if (c == NULL || s[i] == '\0')
-        {
-          free (o);
-          return NULL;
-        }
-      acc = (acc << 6) | (unsigned) (c - b64);
-      bits += 6;
-      if (bits >= 8)
-        {
-          bits -= 8;
-          o[k++] = (char) ((acc >> bits) & 0xff);
-        }
-    }
-  o[k] = '\0';
-  if (len)
-    *len = k;
-  return o;
+  return kd_base64_decode (s, len);
 }

@@ -2,7 +2,6 @@
  * credentials from a docker config.json-style auth file, and Bearer tokens
  * (the distribution token protocol, as docker and containerd speak it). */
 
-#include "kubeletd/lazy-crypto.h"
 #include "registry-internal.h"
 
 #define TOKEN_MAX (1024 * 1024)
@@ -119,28 +118,23 @@ host_matches (const char *a, const char *b)
 static char *
 b64_encode (const char *s, size_t len)
 {
-  char *out = xmalloc (4 * ((len + 2) / 3) + 1);
-  EVP_EncodeBlock ((unsigned char *) out, (const unsigned char *) s, (int) len);
-  return out;
+  return kd_base64_encode (s, len);
 }
 
 static int
 b64_decode (const char *s, char **out, kd_error_t *err)
 {
-  size_t len = strlen (s), pad = 0;
-  cleanup_free char *buf = NULL;
-  int n;
+  size_t n = 0;
 
-  if (len % 4 != 0)
+  /* padded, as Docker writes it */
+  if (strlen (s) % 4 != 0 || (*out = kd_base64_decode (s, &n)) == NULL)
     return kd_make_error (err, 0, "invalid base64 in auth");
-  buf = xmalloc (len / 4 * 3 + 1);
-  n = EVP_DecodeBlock ((unsigned char *) buf, (const unsigned char *) s, (int) len);
-  if (n < 0)
-    return kd_make_error (err, 0, "invalid base64 in auth");
-  while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
-    pad++;
-  buf[n - (int) pad] = '\0';
-  *out = steal_pointer (&buf);
+  if (strlen (*out) != n)
+    {
+      free (*out);
+      *out = NULL;
+      return kd_make_error (err, 0, "invalid base64 in auth");
+    }
   return 0;
 }
 

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "kubeletd/lazy-crypto.h"
 #include "store-internal.h"
 
 struct kd_blob_writer
@@ -16,7 +15,7 @@ struct kd_blob_writer
   char *blobs_dir; /* <dir>/blobs/sha256 */
   char *tmp_path;
   int fd;
-  EVP_MD_CTX *md;
+  kd_digest_t *md;
   int64_t size;
 };
 
@@ -32,7 +31,7 @@ kd_store_digest_ok (const char *d)
 }
 
 static void
-hex_digest (const unsigned char *md, unsigned n, char out[KD_DIGEST_LEN])
+hex_digest (const unsigned char *md, size_t n, char out[KD_DIGEST_LEN])
 {
   static const char hex[] = "0123456789abcdef";
   memcpy (out, "sha256:", 7);
@@ -47,11 +46,10 @@ hex_digest (const unsigned char *md, unsigned n, char out[KD_DIGEST_LEN])
 void
 kd_store_sha256 (const void *data, size_t len, char out[KD_DIGEST_LEN])
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
+  unsigned char md[KD_DIGEST_MAX];
+  size_t n = 0;
 
-  if (EVP_Digest (data, len, md, &n, EVP_sha256 (), NULL) != 1)
-    abort ();
+  n = kd_digest (KD_SHA256, data, len, md);
   hex_digest (md, n, out);
 }
 
@@ -98,9 +96,7 @@ kd_blob_writer_new (const kd_image_store_t *s, kd_blob_writer_t **out, kd_error_
   w->blobs_dir = xasprintf ("%s/blobs/sha256", s->dir);
   w->tmp_path = steal_pointer (&tmp);
   w->fd = fd;
-  w->md = EVP_MD_CTX_new ();
-  if (w->md == NULL || EVP_DigestInit_ex (w->md, EVP_sha256 (), NULL) != 1)
-    abort ();
+  w->md = kd_digest_new (KD_SHA256);
   *out = w;
   return 0;
 }
@@ -110,8 +106,7 @@ kd_blob_writer_write (kd_blob_writer_t *w, const void *data, size_t len, kd_erro
 {
   const char *p = data;
 
-  if (EVP_DigestUpdate (w->md, data, len) != 1)
-    abort ();
+  kd_digest_update (w->md, data, len);
   w->size += (int64_t) len;
   while (len > 0)
     {
@@ -141,7 +136,7 @@ kd_blob_writer_abort (kd_blob_writer_t *w)
     close (w->fd);
   if (w->tmp_path)
     unlink (w->tmp_path);
-  EVP_MD_CTX_free (w->md);
+  kd_digest_free (w->md);
   free (w->tmp_path);
   free (w->blobs_dir);
   free (w);
@@ -150,15 +145,14 @@ kd_blob_writer_abort (kd_blob_writer_t *w)
 static int
 writer_finish (kd_blob_writer_t *w, const char *digest, int64_t size, kd_error_t *err)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
+  unsigned char md[KD_DIGEST_MAX];
+  size_t n = 0;
   char got[KD_DIGEST_LEN];
   cleanup_free char *dest = NULL;
 
   if (!kd_store_digest_ok (digest))
     return kd_make_error (err, 0, "unsupported digest `%s`", digest);
-  if (EVP_DigestFinal_ex (w->md, md, &n) != 1)
-    abort ();
+  n = kd_digest_final (w->md, md);
   hex_digest (md, n, got);
   if (size >= 0 && w->size != size)
     return kd_make_error (err, 0, "size mismatch for %s: got %lld bytes, expected %lld", digest,

@@ -7,7 +7,6 @@
 
 #include "import-internal.h"
 #include "kubeletd/lazy-archive.h"
-#include "kubeletd/lazy-crypto.h"
 
 #define MEM_FILE_MAX  (4 << 20)  /* tar files kept in memory by the first pass */
 #define MEM_TOTAL_MAX (64 << 20) /* ... up to this much in all */
@@ -398,9 +397,7 @@ item_begin (kd_import_item_t *it, const kd_image_store_t *s, kd_error_t *err)
 {
   if (kd_blob_writer_new (s, &it->w, err) < 0)
     return -1;
-  it->md = EVP_MD_CTX_new ();
-  if (it->md == NULL || EVP_DigestInit_ex (it->md, EVP_sha256 (), NULL) != 1)
-    abort ();
+  it->md = kd_digest_new (KD_SHA256);
   return 0;
 }
 
@@ -415,7 +412,7 @@ item_feed (kd_import_item_t *it, const void *buf, size_t len, kd_error_t *err)
       memcpy (it->magic + it->n_magic, buf, k);
       it->n_magic += k;
     }
-  EVP_DigestUpdate (it->md, buf, len);
+  kd_digest_update (it->md, buf, len);
   it->got_size += (int64_t) len;
   if (it->size >= 0 && it->got_size > it->size)
     return kd_make_error (err, 0, "`%s`: larger than the %lld bytes its descriptor says", it->name,
@@ -426,11 +423,11 @@ item_feed (kd_import_item_t *it, const void *buf, size_t len, kd_error_t *err)
 static int
 item_end (kd_import_item_t *it, kd_error_t *err)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
+  unsigned char md[KD_DIGEST_MAX];
+  size_t n = 0;
 
-  EVP_DigestFinal_ex (it->md, md, &n);
-  EVP_MD_CTX_free (it->md);
+  n = kd_digest_final (it->md, md);
+  kd_digest_free (it->md);
   it->md = NULL;
   strcpy (it->got, "sha256:");
   for (unsigned int i = 0; i < n; i++)
@@ -603,7 +600,7 @@ kd_import_plan_free (kd_import_plan_t *p)
   for (size_t i = 0; i < p->n; i++)
     {
       kd_blob_writer_abort (p->items[i].w);
-      EVP_MD_CTX_free (p->items[i].md);
+      kd_digest_free (p->items[i].md);
       free (p->items[i].name);
       free (p->items[i].digest);
     }

@@ -14,7 +14,6 @@
 #include <jansson.h>
 
 #include "import-internal.h"
-#include "kubeletd/lazy-crypto.h"
 
 #define MT_OCI_INDEX        "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST     "application/vnd.oci.image.manifest.v1+json"
@@ -53,11 +52,10 @@ digest_ok (const char *d)
 static void
 sha256_digest (const void *data, size_t len, char out[80])
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
+  unsigned char md[KD_DIGEST_MAX];
+  size_t n = 0;
 
-  if (EVP_Digest (data, len, md, &n, EVP_sha256 (), NULL) != 1)
-    abort ();
+  n = kd_digest (KD_SHA256, data, len, md);
   strcpy (out, "sha256:");
   for (unsigned int i = 0; i < n; i++)
     snprintf (out + 7 + 2 * i, 3, "%02x", md[i]);

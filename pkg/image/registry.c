@@ -19,7 +19,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 
-#include "kubeletd/lazy-crypto.h"
 #include "registry-internal.h"
 
 #define MANIFEST_MAX   (4 * 1024 * 1024)
@@ -91,7 +90,7 @@ typedef struct
   /* Streaming a blob (only a 200 answer is streamed). */
   const char *digest;
   kd_blob_writer_t *writer;
-  EVP_MD_CTX *md;
+  kd_digest_t *md;
   int64_t expect;
   int64_t received;
   bool length_checked;
@@ -202,7 +201,7 @@ on_body (char *p, size_t size, size_t n, void *userdata)
     return stop_transfer (
         x,
         kd_make_error (&x->cb_err, 0, "more data than the descriptor's size %" PRId64, x->expect));
-  EVP_DigestUpdate (x->md, p, len);
+  kd_digest_update (x->md, p, len);
   if (kd_blob_writer_write (x->writer, p, len, &x->cb_err) < 0)
     return stop_transfer (x, -1);
   x->received += (int64_t) len;
@@ -392,9 +391,9 @@ digest_string (const unsigned char *md, unsigned len)
 static char *
 sha256_of (const void *data, size_t len)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  EVP_Digest (data, len, md, &n, EVP_sha256 (), NULL);
+  unsigned char md[KD_DIGEST_MAX];
+  size_t n = 0;
+  n = kd_digest (KD_SHA256, data, len, md);
   return digest_string (md, n);
 }
 
@@ -558,8 +557,8 @@ fetch_blob (kd_reg_client_t *c, pull_t *p, const char *digest, int64_t size, kd_
   cleanup_free char *got = NULL;
   kd_reg_resp_t resp = { 0 };
   xfer_t x = { .c = c, .resp = &resp, .digest = digest, .expect = size, .pull = p };
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned md_len = 0;
+  unsigned char md[KD_DIGEST_MAX];
+  size_t md_len = 0;
   int64_t done_before = p->done;
   int ret;
 
@@ -571,8 +570,7 @@ fetch_blob (kd_reg_client_t *c, pull_t *p, const char *digest, int64_t size, kd_
     }
   if (kd_blob_writer_new (p->store, &x.writer, err) < 0)
     return -1;
-  x.md = EVP_MD_CTX_new ();
-  EVP_DigestInit_ex (x.md, EVP_sha256 (), NULL);
+  x.md = kd_digest_new (KD_SHA256);
   url = xasprintf ("%s/v2/%s/blobs/%s", c->base, c->repo_path, digest);
   ret = perform (c, url, NULL, c->authorization, &x, err);
   if (ret == 0 && resp.status != 200)
@@ -582,12 +580,12 @@ fetch_blob (kd_reg_client_t *c, pull_t *p, const char *digest, int64_t size, kd_
                          size);
   if (ret == 0)
     {
-      EVP_DigestFinal_ex (x.md, md, &md_len);
+      md_len = kd_digest_final (x.md, md);
       got = digest_string (md, md_len);
       if (strcmp (got, digest) != 0)
         ret = kd_make_error (err, 0, "digest mismatch: got %s", got);
     }
-  EVP_MD_CTX_free (x.md);
+  kd_digest_free (x.md);
   kd_reg_resp_free (&resp);
   if (ret < 0)
     {

@@ -30,7 +30,6 @@
 
 #include "kubeletd/image.h"
 #include "kubeletd/lazy-archive.h"
-#include "kubeletd/lazy-crypto.h"
 
 #define MAX_NAME_BYTES   4096
 #define MAX_ENTRIES      1000000
@@ -57,7 +56,7 @@ typedef struct
   const char *diff_hex; /* expected sha256 hex or NULL */
 
   struct archive *outer;
-  EVP_MD_CTX *md;
+  kd_digest_t *md;
   uint64_t bytes;
   bool outer_eof;
   char *outer_error; /* why the outer reader failed, if it did */
@@ -116,7 +115,7 @@ outer_next (unpack_t *u, const void **buf, size_t *size)
         }
       if (*size == 0)
         continue;
-      EVP_DigestUpdate (u->md, *buf, *size);
+      kd_digest_update (u->md, *buf, *size);
       u->bytes += *size;
       return 0;
     }
@@ -474,16 +473,16 @@ drain_and_verify (unpack_t *u, kd_error_t *err)
 {
   const void *buf;
   size_t size;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  char hex[2 * EVP_MAX_MD_SIZE + 1];
+  unsigned char md[KD_DIGEST_MAX];
+  size_t md_len = 0;
+  char hex[2 * KD_DIGEST_MAX + 1];
 
   do
     if (outer_next (u, &buf, &size) < 0)
       return kd_make_error (err, 0, "read layer: %s", u->outer_error);
   while (size > 0);
 
-  EVP_DigestFinal_ex (u->md, md, &md_len);
+  md_len = kd_digest_final (u->md, md);
   for (unsigned int i = 0; i < md_len; i++)
     snprintf (hex + 2 * i, 3, "%02x", md[i]);
   if (u->diff_hex && strcmp (hex, u->diff_hex) != 0)
@@ -622,18 +621,16 @@ kd_layer_unpack (const char *blob_path, const char *diff_id, const char *dest, k
   u.root_fd = root_fd;
   u.blob_path = blob_path;
   u.diff_hex = diff_id ? diff_id + strlen ("sha256:") : NULL;
-  u.md = EVP_MD_CTX_new ();
-  if (u.md == NULL || EVP_DigestInit_ex (u.md, EVP_sha256 (), NULL) != 1)
-    abort ();
+  u.md = kd_digest_new (KD_SHA256);
   r = pthread_create (&th, NULL, unpack_thread, &u);
   if (r != 0)
     {
-      EVP_MD_CTX_free (u.md);
+      kd_digest_free (u.md);
       kd_make_error (err, r, "pthread_create");
       goto fail;
     }
   pthread_join (th, NULL);
-  EVP_MD_CTX_free (u.md);
+  kd_digest_free (u.md);
   free (u.outer_error);
   if (u.ret < 0)
     {

@@ -4,7 +4,6 @@
 #include <pthread.h>
 
 #include "kubeletd/lazy-archive.h"
-#include "kubeletd/lazy-crypto.h"
 #include "kubeletd/lazy-curl.h"
 #include "kubeletd/util.h"
 
@@ -75,27 +74,4 @@ kd_lazy_archive (void)
 {
   pthread_once (&archive_once, load_archive);
   return &archive_table;
-}
-
-#ifndef KD_LIBCRYPTO_SONAME
-#define KD_LIBCRYPTO_SONAME "libcrypto.so.3"
-#endif
-
-static kd_lazy_crypto_t crypto_table;
-static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
-
-static void
-load_crypto (void)
-{
-  static const char *const names[] = { KD_LAZY_CRYPTO_FUNCS (KD_LAZY_NAME) };
-  _Static_assert(sizeof crypto_table == sizeof names / sizeof names[0] * sizeof (void *),
-                 "one name per slot");
-  load (KD_LIBCRYPTO_SONAME, names, (void **) &crypto_table, sizeof names / sizeof names[0]);
-}
-
-const kd_lazy_crypto_t *
-kd_lazy_crypto (void)
-{
-  pthread_once (&crypto_once, load_crypto);
-  return &crypto_table;
 }
