@@ -416,8 +416,12 @@ kd_cni_nat_teardown (kd_cni_t *cni)
   char *const f_masq[] = { (char *) ipt, "-w", "-t", "nat", "-F", masq, NULL };
   char *const x_masq[] = { (char *) ipt, "-w", "-t", "nat", "-X", masq, NULL };
   char *const x_hp[] = { (char *) ipt, "-w", "-t", "nat", "-X", hp, NULL };
+  char *const s_hp[] = { (char *) ipt, "-w", "-t", "nat", "-S", hp, NULL };
 
-  /* blocking, once, when kubeletd exits after stopping every pod */
+  /* blocking, once, when kubeletd exits after stopping every pod; nothing
+     to do when no pod of this network ever ran here */
+  if (kd_cni_run_cmd (s_hp, NULL, NULL) != 0)
+    return;
   kd_cni_run_cmd (d_post, NULL, NULL);
   kd_cni_run_cmd (d_pre, NULL, NULL);
   kd_cni_run_cmd (d_out, NULL, NULL);
