@@ -33,45 +33,28 @@ load (const char *soname, const char *const *names, void **slots, size_t n)
 #ifndef KD_LIBCURL_SONAME
 #define KD_LIBCURL_SONAME "libcurl.so.4"
 #endif
-
-static kd_lazy_curl_t curl_table;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void
-load_curl (void)
-{
-  static const char *const names[] = { KD_LAZY_CURL_FUNCS (KD_LAZY_NAME) };
-  _Static_assert(sizeof curl_table == sizeof names / sizeof names[0] * sizeof (void *),
-                 "one name per slot");
-  load (KD_LIBCURL_SONAME, names, (void **) &curl_table, sizeof names / sizeof names[0]);
-}
-
-const kd_lazy_curl_t *
-kd_lazy_curl (void)
-{
-  pthread_once (&curl_once, load_curl);
-  return &curl_table;
-}
-
 #ifndef KD_LIBARCHIVE_SONAME
 #define KD_LIBARCHIVE_SONAME "libarchive.so.13"
 #endif
 
-static kd_lazy_archive_t archive_table;
-static pthread_once_t archive_once = PTHREAD_ONCE_INIT;
+/* One library: its table, filled once by kd_lazy_<lib> (). */
+#define KD_LAZY_LIBRARY(lib, soname, funcs)                                                        \
+  static kd_lazy_##lib##_t lib##_table;                                                            \
+  static pthread_once_t lib##_once = PTHREAD_ONCE_INIT;                                            \
+                                                                                                   \
+  static void load_##lib (void)                                                                    \
+  {                                                                                                \
+    static const char *const names[] = { funcs (KD_LAZY_NAME) };                                   \
+    _Static_assert(sizeof lib##_table == sizeof names / sizeof names[0] * sizeof (void *),         \
+                   "one name per slot");                                                           \
+    load (soname, names, (void **) &lib##_table, sizeof names / sizeof names[0]);                  \
+  }                                                                                                \
+                                                                                                   \
+  const kd_lazy_##lib##_t *kd_lazy_##lib (void)                                                    \
+  {                                                                                                \
+    pthread_once (&lib##_once, load_##lib);                                                        \
+    return &lib##_table;                                                                           \
+  }
 
-static void
-load_archive (void)
-{
-  static const char *const names[] = { KD_LAZY_ARCHIVE_FUNCS (KD_LAZY_NAME) };
-  _Static_assert(sizeof archive_table == sizeof names / sizeof names[0] * sizeof (void *),
-                 "one name per slot");
-  load (KD_LIBARCHIVE_SONAME, names, (void **) &archive_table, sizeof names / sizeof names[0]);
-}
-
-const kd_lazy_archive_t *
-kd_lazy_archive (void)
-{
-  pthread_once (&archive_once, load_archive);
-  return &archive_table;
-}
+KD_LAZY_LIBRARY (curl, KD_LIBCURL_SONAME, KD_LAZY_CURL_FUNCS)
+KD_LAZY_LIBRARY (archive, KD_LIBARCHIVE_SONAME, KD_LAZY_ARCHIVE_FUNCS)
