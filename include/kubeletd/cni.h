@@ -42,9 +42,12 @@
 #include "kubeletd/util.h"
 
 #define KD_CNI_DEFAULT_TIMEOUT_MS (30 * 1000)
-#define KD_CNI_DEFAULT_BRIDGE     "kubeletd0"
-#define KD_CNI_DEFAULT_NET_NAME   "kubeletd"
-#define KD_CNI_LOOPBACK_NET_NAME  "cni-loopback"
+/* Plugin processes at once; more wait their turn (the timeout starts when
+   a plugin starts). */
+#define KD_CNI_DEFAULT_MAX_RUNNING 8
+#define KD_CNI_DEFAULT_BRIDGE      "kubeletd0"
+#define KD_CNI_DEFAULT_NET_NAME    "kubeletd"
+#define KD_CNI_LOOPBACK_NET_NAME   "cni-loopback"
 
 /* ---- network configuration (conf.c, default.c) ----------------------- */
 
@@ -149,6 +152,7 @@ typedef struct
   const char *bridge;   /* built-in network; NULL = "kubeletd0" */
   const char *data_dir; /* built-in IPAM state; NULL = <root>/cni/networks */
   int64_t timeout_ms;   /* per plugin call; 0 = 30 s */
+  size_t max_running;   /* plugin processes at once; 0 = 8 */
 } kd_cni_opts_t;
 
 typedef struct kd_cni kd_cni_t;

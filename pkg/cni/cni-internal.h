@@ -25,6 +25,9 @@ struct kd_cni
   bool closing;              /* kd_cni_free was called: free when n_ops drops to 0 */
   struct kd_cni_call *calls; /* running plugin processes */
   json_t *last_version;
+  size_t running;     /* plugin processes started and not yet done */
+  size_t max_running; /* more wait in pending, in order */
+  struct kd_cni_pending *pending, *pending_tail;
   uv_mutex_t nat_lock; /* nat.c: the shared chains are made once */
   bool nat_ready;
 };

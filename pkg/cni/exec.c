@@ -66,13 +66,20 @@ call_free (call_t *c)
   free (c);
 }
 
+static void pump (kd_cni_t *cni);
+
 static void
 on_handle_closed (uv_handle_t *h)
 {
   call_t *c = h->data;
+  kd_cni_t *cni = c->cni;
+
   if (--c->open_handles == 0)
     {
       call_unlink (c);
+      cni->running--;
+      /* the next waiting plugin starts before done, which may free cni */
+      pump (cni);
       c->done (c);
     }
 }
@@ -240,6 +247,13 @@ call_start (kd_cni_t *cni, const char *type, char **env, char *input, call_done_
   uv_pipe_init (cni->loop, &c->out, 0);
   uv_pipe_init (cni->loop, &c->errp, 0);
 
+  if (cni->closing)
+    {
+      /* waited in the queue while kd_cni_free was called */
+      c->spawn_error = xstrdup ("cni: shutting down");
+      uv_timer_start (&c->timer, on_timeout, 0, 0);
+      return c;
+    }
   path = find_plugin (cni->bin_dir, type);
   if (path == NULL)
     {
@@ -468,6 +482,66 @@ env_free (char **env)
   free (env);
 }
 
+/* ---- the queue of plugin processes ----------------------------------- */
+
+/* A plugin call waiting for one of the max_running places. */
+struct kd_cni_pending
+{
+  char *type;
+  char **env;
+  char *input;
+  call_done_fn done;
+  void *op;
+  struct kd_cni_pending *next;
+};
+
+/* Starts a plugin now when fewer than max_running run, else queues it (in
+   order). With hundreds of pods starting at once, every plugin process at
+   the same time only queues them on the xtables and IPAM locks and on two
+   CPUs, each spawn blocks the loop a little longer, and the API waits. */
+static void
+call_submit (kd_cni_t *cni, const char *type, char **env, char *input, call_done_fn done, void *op)
+{
+  struct kd_cni_pending *p;
+
+  if (cni->running < cni->max_running)
+    {
+      cni->running++;
+      call_start (cni, type, env, input, done, op);
+      env_free (env); /* uv_spawn has copied it by now */
+      return;
+    }
+  p = xcalloc (1, sizeof *p);
+  p->type = xstrdup (type);
+  p->env = env;
+  p->input = input;
+  p->done = done;
+  p->op = op;
+  if (cni->pending_tail)
+    cni->pending_tail->next = p;
+  else
+    cni->pending = p;
+  cni->pending_tail = p;
+}
+
+static void
+pump (kd_cni_t *cni)
+{
+  while (cni->pending && cni->running < cni->max_running)
+    {
+      struct kd_cni_pending *p = cni->pending;
+
+      cni->pending = p->next;
+      if (cni->pending == NULL)
+        cni->pending_tail = NULL;
+      cni->running++;
+      call_start (cni, p->type, p->env, p->input, p->done, p->op);
+      env_free (p->env);
+      free (p->type);
+      free (p);
+    }
+}
+
 /* The plugin's stdin, as libcni builds it: the plugin object plus the
    network's name and version, prevResult, and runtimeConfig with the
    capabilities this plugin declares. */
@@ -650,8 +724,7 @@ op_step (op_t *op)
     }
   kd_vlog (4, "cni: %s %s %s", cmd_names[op->cmd], type, op->rt.container_id);
   env = plugin_env (op->cni, op->cmd, &op->rt);
-  call_start (op->cni, type, env, input, on_call_done, op);
-  env_free (env); /* uv_spawn has copied it by now */
+  call_submit (op->cni, type, env, input, on_call_done, op);
 }
 
 static op_t *
@@ -799,6 +872,7 @@ kd_cni_new (uv_loop_t *loop, const kd_cni_opts_t *opts)
   cni->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : KD_CNI_DEFAULT_TIMEOUT_MS;
   if (uv_mutex_init (&cni->nat_lock) != 0)
     abort ();
+  cni->max_running = opts->max_running > 0 ? opts->max_running : KD_CNI_DEFAULT_MAX_RUNNING;
   return cni;
 }
 

@@ -437,6 +437,58 @@ test_gc_releases_an_attachment_nobody_owns (void **state)
   assert_int_equal (veths_on_bridge (), 0);
 }
 
+static void
+on_counted (kd_cni_t *c, const kd_cni_result_t *r, const char *err, void *data)
+{
+  int *left = data;
+  if (err)
+    fail_msg ("plugin call failed: %s", err);
+  (*left)--;
+}
+
+/* Six calls of a plugin that takes 300 ms with room for two at a time: at
+   most two run at once, and none times out (700 ms) while it waits, since
+   the timeout starts with the process. */
+static void
+test_plugins_beyond_max_running_wait_their_turn (void **state)
+{
+  cleanup_free char *bin = xasprintf ("%s/fakebin", tmp);
+  cleanup_free char *script = xasprintf (
+      "#!/bin/sh\ncat >/dev/null\nmkdir %s/running/$$\nls %s/running | wc -l >> %s/counts\n"
+      "sleep 0.3\nrmdir %s/running/$$\n"
+      "echo '{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}'\n",
+      tmp, tmp, tmp, tmp);
+  cleanup_free char *counts = NULL;
+  kd_cni_opts_t o = { 0 };
+  kd_cni_t *c;
+  int left = 6, most = 0, lines = 0;
+
+  assert_int_equal (sh ("mkdir -p %s/fakebin %s/running && rm -f %s/counts", tmp, tmp, tmp), 0);
+  put_script ("kdslow", script);
+  o.bin_dir = bin;
+  o.root_dir = tmp;
+  o.timeout_ms = 700;
+  o.max_running = 2;
+  c = kd_cni_new (&loop, &o);
+  for (int i = 0; i < 6; i++)
+    kd_cni_version (c, "kdslow", on_counted, &left);
+  while (left > 0)
+    uv_run (&loop, UV_RUN_ONCE);
+  kd_cni_free (c);
+  counts = sh_out ("cat %s/counts", tmp);
+  for (char *p = counts; *p; p++)
+    if (*p >= '0' && *p <= '9')
+      {
+        int n = (int) strtol (p, &p, 10);
+        most = n > most ? n : most;
+        lines++;
+        if (*p == '\0')
+          break;
+      }
+  assert_int_equal (lines, 6);
+  assert_int_equal (most, 2);
+}
+
 /* Last: with no pod left, the teardown removes the shared chains and the
    jumps to them; the host's nat table has nothing of this bridge. */
 static void
@@ -464,6 +516,7 @@ main (void)
                                      ns_cleanup),
     cmocka_unit_test_setup_teardown (test_gc_releases_an_attachment_nobody_owns, ns_cleanup,
                                      ns_cleanup),
+    cmocka_unit_test (test_plugins_beyond_max_running_wait_their_turn),
     cmocka_unit_test (test_nat_teardown_removes_the_shared_chains),
   };
   kd_cni_opts_t o = { 0 };
