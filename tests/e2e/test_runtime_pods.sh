@@ -206,7 +206,10 @@ echo "ok - a killed shim: containers killed, SandboxChanged, sandbox rebuilt (IP
 rm -f "$KD_TMP/manifests/"*.yaml
 kd_wait_for 60 sh -c "[ -z \"\$(ls '$KD_TMP/run/pods' 2>/dev/null)\" ]" || kd_fail "pods not torn down: $(ls "$KD_TMP/run/pods")"
 ! grep -q " $KD_TMP/run/pods" /proc/self/mountinfo || kd_fail "mounts left: $(grep " $KD_TMP/run/pods" /proc/self/mountinfo)"
-kd_assert_eq 0 "$(ip -o link show master "$KD_BRIDGE" 2>/dev/null | wc -l)" "veths left"
+# the host end of a veth goes when the kernel destroys the pod's netns,
+# which it does asynchronously after the last handle is gone
+veths() { ip -o link show master "$KD_BRIDGE" 2>/dev/null | wc -l; }
+kd_wait_for 10 eval '[ "$(veths)" -eq 0 ]' || kd_assert_eq 0 "$(veths)" "veths left"
 [ -z "$(find /sys/fs/cgroup/*/"$KD_CG_ROOT" -type d -name 'pod*' 2>/dev/null)" ] || kd_fail "pod cgroups left"
 echo "ok - every pod removed: no mount, veth or cgroup left"
 kd_stop || kd_fail "kubeletd exit status"
