@@ -10,6 +10,10 @@
 #include "kubeletd/metrics.h"
 #include "server-internal.h"
 
+/* Answers above this raise the socket's send buffer (fit_send_buffer). */
+#define KD_HTTP_SMALL_ANSWER (128u * 1024)
+#define KD_HTTP_MAX_SNDBUF   (4u * 1024 * 1024)
+
 /* Unparsed bytes read ahead while a request is being answered. */
 #define READ_AHEAD_BYTES (256u * 1024)
 #define READ_CHUNK       (64u * 1024)
@@ -245,6 +249,27 @@ on_write (uv_write_t *req, int status)
     conn_process (conn);
 }
 
+/* A large answer (GET /pods with hundreds of pods is a megabyte) fits the
+   socket's send buffer whole, raised up to 4 MiB for it: the kernel takes
+   it in one writev and the loop is done with it, instead of writing it in
+   200 KiB pieces interleaved with every other client's. The kernel holds
+   that memory only while the peer has not read it. */
+static void
+fit_send_buffer (kd_http_conn_t *conn, size_t total)
+{
+  uv_os_fd_t fd;
+  int want;
+
+  if (total <= conn->sndbuf || conn->sndbuf >= KD_HTTP_MAX_SNDBUF
+      || uv_fileno ((uv_handle_t *) &conn->pipe, &fd) < 0)
+    return;
+  want = (int) (total < KD_HTTP_MAX_SNDBUF ? total : KD_HTTP_MAX_SNDBUF);
+  /* root may go past net.core.wmem_max; others get what the limit allows */
+  if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) < 0)
+    setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+  conn->sndbuf = (size_t) want;
+}
+
 /* Queues the concatenation of the parts, then body (shared, may be NULL),
    as one write. */
 static void
@@ -274,6 +299,8 @@ queue_write_shared (kd_http_conn_t *conn, const uv_buf_t *parts, size_t n, kd_sh
       kd_conn_close (conn);
       return;
     }
+  if (total > KD_HTTP_SMALL_ANSWER)
+    fit_send_buffer (conn, total);
   w = xmalloc (sizeof (*w) + copied);
   for (size_t i = 0; i < n; i++)
     {

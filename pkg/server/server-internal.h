@@ -74,6 +74,7 @@ struct kd_http_conn
   uv_shutdown_t shutdown_req;
   int refs; /* pipe handle, timer handle, an active handler */
   bool closed;
+  size_t sndbuf;       /* the socket's send buffer as raised for a large answer */
   bool handler_active; /* holds a ref until it answers or is told of the close */
   bool in_process;     /* kd_conn_process is on the stack */
   bool reading;
