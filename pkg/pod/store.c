@@ -71,6 +71,8 @@ entry_clear (kd_store_entry_t *e)
   entry_forget_json (e);
 }
 
+static const char *entry_json (kd_store_entry_t *e, size_t *len);
+
 static void
 list_changed (kd_pod_store_t *st)
 {
@@ -531,10 +533,20 @@ kd_pod_store_set_status (kd_pod_store_t *st, const char *uid, const kd_pod_statu
       kd_pod_t *pod = st->pods[i].pod;
       if (!kd_str_eq (pod->metadata.uid, uid))
         continue;
+      kd_store_entry_t *e = &st->pods[i];
+      cleanup_free char *old = steal_pointer (&e->json);
+      size_t old_len = e->json_len, len;
+      const char *now;
+
       kd_type_free (&kd_type_pod_status, &pod->status);
       kd_type_copy (&kd_type_pod_status, &pod->status, status);
-      entry_forget_json (&st->pods[i]);
-      list_changed (st);
+      /* encoded now rather than by the next reader: a GET /pods after a
+         burst of changes only joins texts, and a status published again
+         unchanged keeps the list as it is */
+      e->json_len = 0;
+      now = entry_json (e, &len);
+      if (old == NULL || old_len != len || memcmp (old, now, len) != 0)
+        list_changed (st);
       return;
     }
 }

@@ -170,6 +170,10 @@ test_pod_list_json_follows_every_change (void **state)
       "Running");
   json_decref (list);
   kd_shared_unref (held);
+  /* the same status published again: the list stays as it is */
+  held = kd_pod_store_list_json (st);
+  kd_pod_store_set_status (st, "2", &failed);
+  assert_ptr_equal (kd_pod_store_list_json (st), held);
   set (st, "s1", NULL);
   body = kd_pod_store_list_json (st);
   assert_null (strstr (body->data, "\"name\":\"a\""));
