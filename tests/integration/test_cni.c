@@ -241,11 +241,13 @@ test_two_pods_talk_and_host_port_serves_and_del_cleans (void **state)
   cleanup_free char *after = NULL;
   cleanup_free char *ida = cid ("a"), *idb = cid ("b");
   cleanup_free char *ipa = NULL, *ipb = NULL, *page = NULL, *addr = NULL;
-  kd_cni_port_mapping_t pm = { host_port, 80, "tcp", NULL };
+  /* the second hostPort only on 127.0.0.1 (hostIP) */
+  kd_cni_port_mapping_t pm[2]
+      = { { host_port, 80, "tcp", NULL }, { host_port + 2, 80, "tcp", "127.0.0.1" } };
   char *err = NULL;
 
   assert_int_equal (sh ("ip netns add %s && ip netns add %s", ns_a, ns_b), 0);
-  ipa = attach (cni, net, ida, ns_a, &pm, 1, &err);
+  ipa = attach (cni, net, ida, ns_a, pm, 2, &err);
   assert_null (err);
   ipb = attach (cni, net, idb, ns_b, NULL, 0, &err);
   assert_null (err);
@@ -297,6 +299,14 @@ test_two_pods_talk_and_host_port_serves_and_del_cleans (void **state)
     page = sh_out ("ip netns exec %s busybox wget -q -O - http://%s:%d/index.html", ns_a, gw,
                    host_port);
     assert_non_null (strstr (page, "kd-hostport-ok"));
+    /* hostIP 127.0.0.1: served there, not on the node's other addresses */
+    free (page);
+    page = sh_out ("curl -s --max-time 3 http://127.0.0.1:%d/index.html", host_port + 2);
+    assert_non_null (strstr (page, "kd-hostport-ok"));
+    free (page);
+    page = sh_out ("ip netns exec %s busybox wget -q -O - http://%s:%d/index.html 2>&1", ns_b, gw,
+                   host_port + 2);
+    assert_null (strstr (page, "kd-hostport-ok"));
   }
   /* One masquerade rule for the whole CIDR, not one chain per pod. */
   {
