@@ -209,9 +209,12 @@ void kd_cni_gc (kd_cni_t *cni, char *const *live, size_t n_live, kd_cni_cb cb, v
    bridge does when the netns is already gone). Caller frees. */
 char *kd_cni_ipmasq_chain (const char *net_name, const char *container_id);
 
-/* Removes the built-in network's shared NAT chains and their jumps
-   (blocking): when kubeletd exits after stopping every pod. */
-void kd_cni_nat_teardown (kd_cni_t *cni);
+/* Removes what the built-in network made on the node (blocking): the
+   shared NAT chains and their jumps, and the bridge once no interface is
+   left on it (a bridge left behind keeps its route to the pod CIDR, which
+   shadows another network using the same CIDR). When kubeletd exits after
+   stopping every pod. */
+void kd_cni_builtin_teardown (kd_cni_t *cni);
 
 /* Paths, for tests and tools. */
 char *kd_cni_cache_path (const kd_cni_t *cni, const char *net_name, const char *container_id,

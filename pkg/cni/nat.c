@@ -18,9 +18,10 @@
      KDHP-<br> -> KDHPP-<hash of bridge + pod>   one chain per pod with
                                    hostPorts: its DNAT rules
    The shared chains are made at the first pod and stay while pods may run
-   (pods outlive kubeletd); kd_cni_nat_teardown removes them when kubeletd
+   (pods outlive kubeletd); kd_cni_builtin_teardown removes them when kubeletd
    stops its pods on exit. Every iptables process runs in libuv's thread
    pool, never on the loop. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -396,8 +397,29 @@ kd_cni_nat_detach (kd_cni_t *cni, const char *container_id, bool had_ports, kd_c
   nat_queue (cni, false, true, container_id, NULL, NULL, 0, done, data);
 }
 
+/* The bridge, when nothing is attached to it any more. */
+static void
+remove_bridge (const kd_cni_t *cni)
+{
+  cleanup_free char *brif = xasprintf ("/sys/class/net/%s/brif", cni->bridge);
+  char *const del[] = { "ip", "link", "del", cni->bridge, NULL };
+  DIR *d = opendir (brif);
+  struct dirent *de;
+  bool empty = true;
+
+  if (d == NULL)
+    return; /* no such bridge */
+  while (empty && (de = readdir (d)) != NULL)
+    empty = de->d_name[0] == '.';
+  closedir (d);
+  if (!empty)
+    kd_warn ("cni: the bridge %s still has interfaces; left in place", cni->bridge);
+  else if (kd_cni_run_cmd (del, NULL, NULL) != 0)
+    kd_warn ("cni: cannot delete the bridge %s", cni->bridge);
+}
+
 void
-kd_cni_nat_teardown (kd_cni_t *cni)
+kd_cni_builtin_teardown (kd_cni_t *cni)
 {
   bool v6 = cidr_v6_p (cni->pod_cidr);
   const char *ipt = v6 ? "ip6tables" : "iptables";
@@ -421,7 +443,10 @@ kd_cni_nat_teardown (kd_cni_t *cni)
   /* blocking, once, when kubeletd exits after stopping every pod; nothing
      to do when no pod of this network ever ran here */
   if (kd_cni_run_cmd (s_hp, NULL, NULL) != 0)
-    return;
+    {
+      remove_bridge (cni);
+      return;
+    }
   kd_cni_run_cmd (d_post, NULL, NULL);
   kd_cni_run_cmd (d_pre, NULL, NULL);
   kd_cni_run_cmd (d_out, NULL, NULL);
@@ -430,4 +455,5 @@ kd_cni_nat_teardown (kd_cni_t *cni)
   if (kd_cni_run_cmd (x_hp, NULL, NULL) != 0)
     kd_warn ("cni: the hostport chain %s still has pods' rules; left in place", hp);
   cni->nat_ready = false;
+  remove_bridge (cni);
 }

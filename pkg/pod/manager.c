@@ -47,7 +47,7 @@ maybe_finish (kd_podmgr_t *m)
       /* every pod is down: the built-in network's shared NAT chains go
          too, unless pods were left running for the next start */
       if (m->stop_pods && m->net && m->net->kubeletd_nat)
-        kd_cni_nat_teardown (m->cni);
+        kd_cni_builtin_teardown (m->cni);
       kd_cni_free (m->cni);
       m->cni = NULL;
     }

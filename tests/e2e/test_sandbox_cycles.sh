@@ -67,5 +67,7 @@ kd_wait_for 20 eval '[ -z "$(leftovers)" ]' || kd_fail "leftovers after $CYCLES 
 $(leftovers | head -40)"
 kd_stop || kd_fail "kubeletd exited non-zero"
 # stopping its pods on exit, kubeletd removes the network's shared chains
+# and its bridge
 [ -z "$(kd_nat_rules)" ] || kd_fail "NAT rules left after exit: $(kd_nat_rules)"
+! ip link show "$KD_BRIDGE" >/dev/null 2>&1 || kd_fail "the bridge $KD_BRIDGE is left after exit"
 echo PASS

@@ -2,7 +2,7 @@
    built-in network on a private bridge and CIDR, pod-to-pod, host-to-pod and
    hostPort traffic (from the host, from another pod and from the pod itself),
    teardown that leaves no veth, IPAM file or iptables rule, the shared NAT
-   chains removed by kd_cni_nat_teardown, failing and hanging plugins, and
+   chains removed by kd_cni_builtin_teardown, failing and hanging plugins, and
    repeated ADD/DEL cycles. Root. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,7 +65,7 @@ sh_out (const char *fmt, ...)
 
 /* This test's rules, without counters and without the shared chains of the
    built-in network (KDMASQ-<bridge>, and the jumps to KDHP-<bridge>), which
-   stay until kd_cni_nat_teardown, by design: the lines that name its
+   stay until kd_cni_builtin_teardown, by design: the lines that name its
    container ids or its CIDR, and every line of the chains those jump to
    (a pod's KDHPP- chain among them). Other tests may add and remove rules
    of their own at the same time. */
@@ -499,8 +499,8 @@ test_plugins_beyond_max_running_wait_their_turn (void **state)
   assert_int_equal (most, 2);
 }
 
-/* Last: with no pod left, the teardown removes the shared chains and the
-   jumps to them; the host's nat table has nothing of this bridge. */
+/* Last: with no pod left, the teardown removes the shared chains, the
+   jumps to them and the bridge; the host's nat table has nothing of it. */
 static void
 test_nat_teardown_removes_the_shared_chains (void **state)
 {
@@ -509,9 +509,11 @@ test_nat_teardown_removes_the_shared_chains (void **state)
 
   before = sh_out ("%s", grep);
   assert_int_not_equal (atoi (before), 0);
-  kd_cni_nat_teardown (cni);
+  assert_int_equal (sh ("ip link show %s >/dev/null 2>&1", bridge), 0);
+  kd_cni_builtin_teardown (cni);
   after = sh_out ("%s", grep);
   assert_int_equal (atoi (after), 0);
+  assert_int_not_equal (sh ("ip link show %s >/dev/null 2>&1", bridge), 0);
 }
 
 int
