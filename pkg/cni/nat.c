@@ -397,21 +397,40 @@ kd_cni_nat_detach (kd_cni_t *cni, const char *container_id, bool had_ports, kd_c
   nat_queue (cni, false, true, container_id, NULL, NULL, 0, done, data);
 }
 
-/* The bridge, when nothing is attached to it any more. */
+/* Whether the bridge has no interface attached; false when it is absent. */
+static bool
+bridge_empty_p (const char *brif, bool *exists)
+{
+  DIR *d = opendir (brif);
+  struct dirent *de;
+  bool empty = true;
+
+  *exists = d != NULL;
+  if (d == NULL)
+    return false;
+  while (empty && (de = readdir (d)) != NULL)
+    empty = de->d_name[0] == '.';
+  closedir (d);
+  return empty;
+}
+
+/* The bridge, when nothing is attached to it any more. The pods' veths go
+   when the kernel destroys their network namespaces, asynchronously after
+   the shims exit: wait for that, up to 2 s. */
 static void
 remove_bridge (const kd_cni_t *cni)
 {
   cleanup_free char *brif = xasprintf ("/sys/class/net/%s/brif", cni->bridge);
   char *const del[] = { "ip", "link", "del", cni->bridge, NULL };
-  DIR *d = opendir (brif);
-  struct dirent *de;
-  bool empty = true;
+  bool exists = false, empty = bridge_empty_p (brif, &exists);
 
-  if (d == NULL)
-    return; /* no such bridge */
-  while (empty && (de = readdir (d)) != NULL)
-    empty = de->d_name[0] == '.';
-  closedir (d);
+  for (int i = 0; i < 40 && exists && !empty; i++)
+    {
+      usleep (50 * 1000);
+      empty = bridge_empty_p (brif, &exists);
+    }
+  if (!exists)
+    return;
   if (!empty)
     kd_warn ("cni: the bridge %s still has interfaces; left in place", cni->bridge);
   else if (kd_cni_run_cmd (del, NULL, NULL) != 0)
