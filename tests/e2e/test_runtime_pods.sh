@@ -180,7 +180,10 @@ shim=$(cat "$KD_TMP/run/pods/$uid/shim.pid")
 cpid=$(jq -r .pid "$KD_TMP/run/pods/$uid/containers/"*/state.json)
 kill -0 "$cpid" || kd_fail "no container process $cpid"
 old_ip=$(kd_pod_json victim | jq -r .status.podIP)
-veths_before=$(ip -o link show master "$KD_BRIDGE" | wc -l)
+# the host end of a veth goes when the kernel destroys the pod's netns,
+# which it does asynchronously after the last handle is gone
+veths() { ip -o link show master "$KD_BRIDGE" 2>/dev/null | wc -l; }
+veths_before=$(veths)
 kill -KILL "$shim"
 kd_wait_for 10 sh -c "! kill -0 $cpid 2>/dev/null" || kd_fail "container $cpid survived its shim (orphan)"
 kd_wait_for 20 sh -c "kd() { curl -sS --unix-socket '$KD_SOCK' http://localhost/events; }; kd | jq -e '[.items[] |
@@ -196,7 +199,7 @@ kill -0 "$new_shim" || kd_fail "new shim $new_shim not running"
 new_ip=$(kd_pod_json victim | jq -r .status.podIP)
 # no leaks: three namespace handles, one veth per pod sandbox on the bridge
 kd_assert_eq 3 "$(grep -c " $KD_TMP/run/pods/$uid/ns/" /proc/self/mountinfo)" "namespace handles of victim"
-kd_assert_eq "$veths_before" "$(ip -o link show master "$KD_BRIDGE" | wc -l)" "veths on the bridge"
+kd_wait_for 10 eval '[ "$(veths)" -eq "$veths_before" ]' || kd_assert_eq "$veths_before" "$(veths)" "veths on the bridge"
 kd_assert_eq "$(kd_curl /pods | jq '.items | length')" "$veths_before" "one veth per pod"
 pids=$(find "$(pod_cg pids "$uid")" -name cgroup.procs -exec cat {} + | wc -l)
 kd_assert_eq 2 "$pids" "processes in victim's pod cgroup (shim + container)"
@@ -206,9 +209,6 @@ echo "ok - a killed shim: containers killed, SandboxChanged, sandbox rebuilt (IP
 rm -f "$KD_TMP/manifests/"*.yaml
 kd_wait_for 60 sh -c "[ -z \"\$(ls '$KD_TMP/run/pods' 2>/dev/null)\" ]" || kd_fail "pods not torn down: $(ls "$KD_TMP/run/pods")"
 ! grep -q " $KD_TMP/run/pods" /proc/self/mountinfo || kd_fail "mounts left: $(grep " $KD_TMP/run/pods" /proc/self/mountinfo)"
-# the host end of a veth goes when the kernel destroys the pod's netns,
-# which it does asynchronously after the last handle is gone
-veths() { ip -o link show master "$KD_BRIDGE" 2>/dev/null | wc -l; }
 kd_wait_for 10 eval '[ "$(veths)" -eq 0 ]' || kd_assert_eq 0 "$(veths)" "veths left"
 [ -z "$(find /sys/fs/cgroup/*/"$KD_CG_ROOT" -type d -name 'pod*' 2>/dev/null)" ] || kd_fail "pod cgroups left"
 echo "ok - every pod removed: no mount, veth or cgroup left"
