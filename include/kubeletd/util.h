@@ -142,6 +142,8 @@ kd_shared_t *kd_shared_take (char *data, size_t len);
 kd_shared_t *kd_shared_ref (kd_shared_t *s);
 void kd_shared_unref (kd_shared_t *s); /* NULL is fine */
 
+/* Non-empty and only lower-case hex digits (ids and digests). */
+bool kd_str_hex_p (const char *s);
 bool kd_str_has_prefix (const char *s, const char *prefix);
 bool kd_str_has_suffix (const char *s, const char *suffix);
 bool kd_str_eq (const char *a, const char *b); /* NULL-safe */
@@ -171,6 +173,11 @@ int kd_read_file (const char *path, size_t max, char **out, size_t *len, kd_erro
 /* Writes through a temp file + fsync + rename. */
 int kd_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
                           kd_error_t *err);
+/* rm -r that stays on path's file system: links are not followed and a
+   mount below is not entered (what is mounted stays, and so do the
+   folders above it). Entries that cannot go are skipped. Returns nftw's
+   result: -1 with errno when the walk could not run (ENOENT: no path). */
+int kd_rm_tree (const char *path);
 /* mkdir -p with the given mode for created directories. */
 int kd_mkdir_p (const char *path, mode_t mode, kd_error_t *err);
 /* Takes an exclusive non-blocking flock on path (created 0600). Returns the

@@ -204,17 +204,6 @@ match_status (const char *value, const kd_ps_row_t *row)
   return false;
 }
 
-static bool
-is_hex (const char *s)
-{
-  if (*s == '\0')
-    return false;
-  for (; *s; s++)
-    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-      return false;
-  return true;
-}
-
 /* A reference names a tag when its last path component has a colon
    (before any digest). */
 static bool
@@ -246,7 +235,7 @@ match_ancestor (const char *value, const kd_ps_row_t *row)
   bool r = false;
 
   /* An image ID or digest prefix. */
-  if (is_hex (hex) && kd_str_has_prefix (digest_hex (image_id), hex))
+  if (kd_str_hex_p (hex) && kd_str_has_prefix (digest_hex (image_id), hex))
     return true;
   if (kd_image_ref_parse (value, &want, &err) < 0)
     {

@@ -213,19 +213,11 @@ parse_int64 (const char *s, int64_t *out, kd_error_t *err)
 static int
 parse_int32 (const char *s, int32_t *out, kd_error_t *err)
 {
-  const char *p = s;
-  char *end;
-  long long v;
+  int64_t v;
 
-  if (*p == '+' || *p == '-')
-    p++;
-  if (!isdigit ((unsigned char) *p))
-    return kd_make_error (err, 0, "strconv.ParseInt: parsing \"%s\": invalid syntax", s);
-  errno = 0;
-  v = strtoll (s, &end, 10);
-  if (*end != '\0')
-    return kd_make_error (err, 0, "strconv.ParseInt: parsing \"%s\": invalid syntax", s);
-  if (errno == ERANGE || v > INT32_MAX || v < INT32_MIN)
+  if (parse_int64 (s, &v, err) < 0)
+    return -1;
+  if (v > INT32_MAX || v < INT32_MIN)
     return kd_make_error (err, 0, "strconv.ParseInt: parsing \"%s\": value out of range", s);
   *out = (int32_t) v;
   return 0;
@@ -296,8 +288,8 @@ add_insecure_registry (kd_config_t *cfg, const char *value, kd_error_t *err)
 int
 kd_config_set_value (kd_config_t *cfg, kd_setting_t id, const char *value, kd_error_t *err)
 {
-  int32_t i32;
-  int64_t i64;
+  int32_t i32 = 0;
+  int64_t i64 = 0;
 
   switch (id)
     {

@@ -250,17 +250,6 @@ inspect_json (const kd_podmgr_ctr_t *c)
   return o;
 }
 
-static bool
-is_hex (const char *s)
-{
-  if (*s == '\0')
-    return false;
-  for (; *s; s++)
-    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-      return false;
-  return true;
-}
-
 static void
 handle_inspect (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
 {
@@ -290,7 +279,7 @@ handle_inspect (kd_http_conn_t *conn, const kd_http_request_t *req, void *data)
       return;
     }
   n = kd_podmgr_containers (containers_route.pods, &all);
-  for (size_t i = 0; i < n && is_hex (ref); i++)
+  for (size_t i = 0; i < n && kd_str_hex_p (ref); i++)
     {
       if (all[i].id == NULL || !kd_str_has_prefix (all[i].id, ref))
         continue;

@@ -278,17 +278,6 @@ find_by_id (kd_image_store_t *s, const char *id)
   return NULL;
 }
 
-static bool
-hex_p (const char *s)
-{
-  if (*s == '\0')
-    return false;
-  for (; *s; s++)
-    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-      return false;
-  return true;
-}
-
 /* A unique image whose id starts with the hex prefix (>= 12 digits). */
 static kd_image_t *
 find_by_prefix (kd_image_store_t *s, const char *ref)
@@ -297,7 +286,7 @@ find_by_prefix (kd_image_store_t *s, const char *ref)
   size_t n = strlen (hex);
   kd_image_t *found = NULL;
 
-  if (n < 12 || n > 64 || !hex_p (hex))
+  if (n < 12 || n > 64 || !kd_str_hex_p (hex))
     return NULL;
   for (size_t i = 0; i < s->n_images; i++)
     if (strncmp (s->images[i]->id + 7, hex, n) == 0)
@@ -322,7 +311,7 @@ find (kd_image_store_t *s, const char *ref, match_kind_t *kind, char **key)
   *kind = MATCH_ID;
   if (kd_store_digest_ok (ref))
     return find_by_id (s, ref);
-  if (strlen (ref) == 64 && hex_p (ref))
+  if (strlen (ref) == 64 && kd_str_hex_p (ref))
     {
       cleanup_free char *id = xasprintf ("sha256:%s", ref);
       return find_by_id (s, id);

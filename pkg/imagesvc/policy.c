@@ -100,17 +100,6 @@ kd_image_service_use (kd_image_service_t *svc, kd_image_t *img, int delta)
 
 /* ---- rmi ---------------------------------------------------------------------- */
 
-static bool
-hex_p (const char *s)
-{
-  if (*s == '\0')
-    return false;
-  for (; *s; s++)
-    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-      return false;
-  return true;
-}
-
 /* An image ID or ID prefix names the image, not a tag: nothing is untagged
    by name. Else the normalized reference is what goes. */
 static char *
@@ -121,7 +110,7 @@ untag_name (const char *ref, const kd_image_t *img)
   kd_error_t err = NULL;
   char *s;
 
-  if (hex_p (hex) && strlen (hex) >= 12 && strncmp (img->id + 7, hex, strlen (hex)) == 0)
+  if (kd_str_hex_p (hex) && strlen (hex) >= 12 && strncmp (img->id + 7, hex, strlen (hex)) == 0)
     return NULL;
   if (kd_image_ref_parse (ref, &r, &err) < 0)
     {

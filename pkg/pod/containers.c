@@ -11,7 +11,6 @@
    becomes the record's terminated state, and kd_should_restart and the
    crash-loop back-off decide what comes next. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -48,22 +47,6 @@ kd_op_end (op_t *o)
   free (o);
   kd_w_unref (w);
   return current ? c : NULL;
-}
-
-static int
-rm_entry (const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-  if (flag == FTW_DP || flag == FTW_D)
-    rmdir (path);
-  else
-    unlink (path);
-  return 0;
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static void
@@ -153,8 +136,8 @@ run_cleanup (kd_ctr_t *c)
           kd_w_ref (w);
           kd_shim_delete (w->shim, c->cid, on_deleted, w);
         }
-      rm_rf (bundle);
-      rm_rf (upper);
+      kd_rm_tree (bundle);
+      kd_rm_tree (upper);
     }
 }
 

@@ -11,7 +11,6 @@
    recovered, started and torn down all hold their own state and release it
    themselves. */
 #include <dirent.h>
-#include <ftw.h>
 #include <sys/mount.h>
 
 #include "worker-internal.h"
@@ -53,16 +52,6 @@ live_uid (kd_podmgr_t *m, const char *uid)
   return false;
 }
 
-static int
-rm_entry (const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-  if (flag == FTW_DP || flag == FTW_D)
-    rmdir (path);
-  else
-    unlink (path);
-  return 0;
-}
-
 /* <root-dir>/pods/<uid> of pods nobody runs: their volumes (tmpfs
    emptyDirs unmounted first) and the directory. */
 static void
@@ -88,7 +77,7 @@ gc_pod_dirs (kd_podmgr_t *m)
           kd_error_log_release (&err);
           continue;
         }
-      nftw (pod_dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+      kd_rm_tree (pod_dir);
     }
   if (d)
     closedir (d);

@@ -15,7 +15,6 @@
 
    A failed step shows as a FailedCreatePodSandBox event and the pod
    condition; the sandbox is torn down and tried again later. */
-#include <ftw.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <signal.h>
@@ -32,22 +31,6 @@ typedef enum
 } down_mode_t;
 
 static void down_start (kd_pod_worker_t *w, down_mode_t mode);
-
-static int
-rm_entry (const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-  if (flag == FTW_DP || flag == FTW_D)
-    rmdir (path);
-  else
-    unlink (path);
-  return 0;
-}
-
-static void
-rm_rf (const char *path)
-{
-  nftw (path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
 
 static void
 umount_quiet (const char *path)
@@ -463,7 +446,7 @@ down_finish (down_t *d)
   w->shm_mounted = false;
   if (kd_sandbox_subpaths_cleanup (m->cfg->run_dir, w->uid, &err) < 0)
     kd_error_log_release (&err);
-  rm_rf (w->run_dir);
+  kd_rm_tree (w->run_dir);
   if (d->mode == DOWN_STOP)
     {
       /* 5. volumes, the pod's directories, hostPorts */
@@ -472,7 +455,7 @@ down_finish (down_t *d)
       kd_sandbox_volumes_free (w->vols, w->n_vols);
       w->vols = NULL;
       w->n_vols = 0;
-      rm_rf (w->root_dir);
+      kd_rm_tree (w->root_dir);
       if (w->ports_reserved)
         kd_sandbox_ports_release (m->ports, w->ns, w->name);
       w->ports_reserved = false;

@@ -192,16 +192,6 @@ fail:
   return -1;
 }
 
-static int
-rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  if (flag == FTW_DP)
-    rmdir (path);
-  else
-    unlink (path);
-  return 0;
-}
-
 int
 kd_sandbox_volumes_teardown (const char *root_dir, const char *pod_uid, kd_error_t *err)
 {
@@ -225,7 +215,7 @@ kd_sandbox_volumes_teardown (const char *root_dir, const char *pod_uid, kd_error
   if (d)
     closedir (d);
   /* FTW_MOUNT: never descend into anything still mounted below. */
-  if (nftw (dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
+  if (kd_rm_tree (dir) < 0 && errno != ENOENT)
     return kd_make_error (err, errno, "remove `%s`", dir);
   if (access (dir, F_OK) == 0)
     return kd_make_error (err, 0, "remove `%s`: something is still mounted below", dir);

@@ -1,5 +1,6 @@
 /* File helpers: bounded reads, atomic writes, mkdir -p, lock files. */
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -130,6 +131,24 @@ exists:
   if (!S_ISDIR (st.st_mode))
     return kd_make_error (err, ENOTDIR, "mkdir `%s`", p);
   return 0;
+}
+
+static int
+rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st;
+  (void) ftw;
+  if (flag == FTW_DP || flag == FTW_D)
+    rmdir (path);
+  else
+    unlink (path);
+  return 0;
+}
+
+int
+kd_rm_tree (const char *path)
+{
+  return nftw (path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 int
