@@ -24,16 +24,18 @@ static const char *const index_types[] = {
   "application/vnd.docker.distribution.manifest.list.v2+json",
 };
 
-static const char *const layer_types[] = {
+const char *const kd_store_layer_types[] = {
   "application/vnd.oci.image.layer.v1.tar",
   "application/vnd.oci.image.layer.v1.tar+gzip",
   "application/vnd.oci.image.layer.v1.tar+zstd",
   "application/vnd.oci.image.layer.nondistributable.v1.tar",
   "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
   "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+  "application/vnd.docker.image.rootfs.diff.tar",
   "application/vnd.docker.image.rootfs.diff.tar.gzip",
   "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 };
+const size_t kd_store_n_layer_types = KD_ARRAY_SIZE (kd_store_layer_types);
 
 static bool
 in_list (const char *s, const char *const *list, size_t n)
@@ -95,7 +97,7 @@ parse_manifest (json_t *root, kd_store_manifest_t *m, kd_error_t *err)
     if (parse_descriptor (l, what, &m->layers[i], &m->layer_sizes[i], &ltype, err) < 0)
       return -1;
     m->n_layers++;
-    if (ltype && !in_list (ltype, layer_types, KD_ARRAY_SIZE (layer_types)))
+    if (ltype && !in_list (ltype, kd_store_layer_types, kd_store_n_layer_types))
       return kd_make_error (err, 0, "manifest: %s has unsupported media type `%s`", what, ltype);
   }
   return 0;

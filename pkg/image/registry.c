@@ -20,6 +20,7 @@
 #include <pthread.h>
 
 #include "registry-internal.h"
+#include "store-internal.h"
 
 #define MANIFEST_MAX   (4 * 1024 * 1024)
 #define ERROR_BODY_MAX (64 * 1024)
@@ -35,18 +36,6 @@ static const char manifest_accept[]
 static const char *const config_types[] = {
   "application/vnd.oci.image.config.v1+json",
   "application/vnd.docker.container.image.v1+json",
-};
-
-static const char *const layer_types[] = {
-  "application/vnd.oci.image.layer.v1.tar",
-  "application/vnd.oci.image.layer.v1.tar+gzip",
-  "application/vnd.oci.image.layer.v1.tar+zstd",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-  "application/vnd.docker.image.rootfs.diff.tar",
-  "application/vnd.docker.image.rootfs.diff.tar.gzip",
-  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 };
 
 static bool
@@ -685,7 +674,7 @@ pull_endpoint (kd_reg_client_t *c, pull_t *p, bool *reached, char **manifest_dig
   {
     const char *d;
     int64_t sz;
-    if (descriptor (l, "layer", layer_types, KD_ARRAY_SIZE (layer_types), &d, &sz, err) < 0)
+    if (descriptor (l, "layer", kd_store_layer_types, kd_store_n_layer_types, &d, &sz, err) < 0)
       goto out;
     p->total += sz;
   }

@@ -50,4 +50,9 @@ int kd_store_load_index (kd_image_store_t *s, kd_error_t *err);
 int kd_store_save_index (const kd_image_store_t *s, kd_error_t *err);
 void kd_store_image_free (kd_image_t *img);
 
+/* The layer media types an image may have (OCI and Docker; plain, gzip,
+   zstd): what a pull accepts and what the store prepares (prepare.c). */
+extern const char *const kd_store_layer_types[];
+extern const size_t kd_store_n_layer_types;
+
 #endif

@@ -188,6 +188,9 @@ layer_free (layer_t *l)
   free (l->diff_id);
 }
 
+/* The layers' media type in Docker manifests made by make_image. */
+static const char *docker_layer_type = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+
 /* Stores a config (Cmd = [marker], so each image gets its own id) and a
    manifest; returns the manifest digest. The config digest goes to id. */
 static char *
@@ -219,8 +222,7 @@ make_image (fx_t *fx, const layer_t *layers, size_t n, const char *marker, bool 
       p = xasprintf ("%s/blobs/sha256/%s", fx->dir, layers[i].digest + 7);
       assert_int_equal (stat (p, &st), 0);
       desc = json_pack ("{s:s,s:s,s:I}", "mediaType",
-                        docker ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
-                               : "application/vnd.oci.image.layer.v1.tar+gzip",
+                        docker ? docker_layer_type : "application/vnd.oci.image.layer.v1.tar+gzip",
                         "digest", layers[i].digest, "size", (json_int_t) st.st_size);
       json_array_append_new (ls, desc);
     }
@@ -535,6 +537,25 @@ test_docker_schema2_manifest_is_accepted (void **state)
   img = kd_image_store_lookup (fx->s, "registry.example.com/team/tool:2");
   assert_non_null (img);
   assert_string_equal (img->id, id);
+  layer_free (&l);
+}
+
+/* A registry pull accepts Docker's uncompressed layer type: the store
+   prepares such an image too (the layer's compression is read from its
+   bytes, not from the type). */
+static void
+test_docker_uncompressed_layer_type_is_accepted (void **state)
+{
+  fx_t *fx = *state;
+  layer_t l = make_layer (fx, "bin", "plain", "plain");
+  char id[72];
+  cleanup_free char *manifest = NULL;
+
+  docker_layer_type = "application/vnd.docker.image.rootfs.diff.tar";
+  manifest = make_image (fx, &l, 1, "plain", true, id);
+  docker_layer_type = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+  add (fx, manifest, "registry.example.com/team/plain:1");
+  assert_non_null (kd_image_store_lookup (fx->s, "registry.example.com/team/plain:1"));
   layer_free (&l);
 }
 
@@ -947,6 +968,7 @@ main (void)
     T (test_commit_records_image_and_lookup_forms),
     T (test_commit_needs_a_prepared_image),
     T (test_docker_schema2_manifest_is_accepted),
+    T (test_docker_uncompressed_layer_type_is_accepted),
     T (test_prepare_refuses_a_wrong_diff_id),
     T (test_concurrent_prepares_unpack_each_chain_once),
     T (test_tag_moves_and_leaves_a_dangling_image),
