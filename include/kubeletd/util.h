@@ -173,6 +173,10 @@ int kd_read_file (const char *path, size_t max, char **out, size_t *len, kd_erro
 /* Writes through a temp file + fsync + rename. */
 int kd_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
                           kd_error_t *err);
+/* The same, with the fsync only when durable: a reader never sees a half
+   file either way; without it a crash of the machine may lose the file. */
+int kd_write_file_replace (const char *path, const void *data, size_t len, mode_t mode,
+                           bool durable, kd_error_t *err);
 /* rm -r that stays on path's file system: links are not followed and a
    mount below is not entered (what is mounted stays, and so do the
    folders above it). Entries that cannot go are skipped. Returns nftw's

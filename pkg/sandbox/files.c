@@ -285,33 +285,7 @@ kd_sandbox_resolv_content (const kd_pod_t *pod, const char *host_resolv_path, ch
 static int
 write_run_file (const char *path, const char *data, kd_error_t *err)
 {
-  cleanup_free char *tmp = xasprintf ("%s.tmp.%d", path, (int) getpid ());
-  cleanup_close int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  size_t len = strlen (data);
-
-  if (fd < 0)
-    return kd_make_error (err, errno, "open `%s`", tmp);
-  while (len > 0)
-    {
-      ssize_t w = write (fd, data, len);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        {
-          int saved = errno;
-          unlink (tmp);
-          return kd_make_error (err, saved, "write `%s`", tmp);
-        }
-      data += w;
-      len -= (size_t) w;
-    }
-  if (rename (tmp, path) < 0)
-    {
-      int saved = errno;
-      unlink (tmp);
-      return kd_make_error (err, saved, "rename `%s` to `%s`", tmp, path);
-    }
-  return 0;
+  return kd_write_file_replace (path, data, strlen (data), 0644, false, err);
 }
 
 int

@@ -57,6 +57,13 @@ kd_read_file (const char *path, size_t max, char **out, size_t *len, kd_error_t 
 int
 kd_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, kd_error_t *err)
 {
+  return kd_write_file_replace (path, data, len, mode, true, err);
+}
+
+int
+kd_write_file_replace (const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                       kd_error_t *err)
+{
   cleanup_free char *tmp = xasprintf ("%s.tmp.%d", path, (int) getpid ());
   cleanup_close int fd = -1;
   const char *p = data;
@@ -78,7 +85,7 @@ kd_write_file_atomic (const char *path, const void *data, size_t len, mode_t mod
       p += w;
       len -= (size_t) w;
     }
-  if (fsync (fd) < 0)
+  if (durable && fsync (fd) < 0)
     {
       int saved = errno;
       unlink (tmp);
