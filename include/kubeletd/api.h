@@ -58,6 +58,9 @@ typedef struct
   size_t n;
 } kd_strv_t;
 
+/* Frees every string and the array; v is empty after. */
+void kd_strv_clear (kd_strv_t *v);
+
 typedef struct
 {
   int64_t *v;

@@ -13,12 +13,10 @@
 
 static void free_fields (const kd_type_t *type, void *obj);
 
-static void
-strv_free (kd_strv_t *v)
+void
+kd_strv_clear (kd_strv_t *v)
 {
-  size_t i;
-
-  for (i = 0; i < v->n; i++)
+  for (size_t i = 0; i < v->n; i++)
     free (v->v[i]);
   free (v->v);
   v->v = NULL;
@@ -60,7 +58,7 @@ kd_api_free_field (const kd_field_t *f, void *base)
       memset (AT (base, f->offset, kd_intstr_t), 0, sizeof (kd_intstr_t));
       break;
     case KD_T_STRV:
-      strv_free (AT (base, f->offset, kd_strv_t));
+      kd_strv_clear (AT (base, f->offset, kd_strv_t));
       break;
     case KD_T_I64V:
       free (AT (base, f->offset, kd_i64v_t)->v);

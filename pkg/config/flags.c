@@ -112,16 +112,6 @@ kd_config_init (kd_config_t *cfg)
 }
 
 static void
-strv_free (kd_strv_t *v)
-{
-  for (size_t i = 0; i < v->n; i++)
-    free (v->v[i]);
-  free (v->v);
-  v->v = NULL;
-  v->n = 0;
-}
-
-static void
 strv_push (kd_strv_t *v, char *s)
 {
   v->v = xrealloc (v->v, (v->n + 1) * sizeof (char *));
@@ -148,13 +138,13 @@ kd_config_free (kd_config_t *cfg)
       free (cfg->registry_mirrors[i].url);
     }
   free (cfg->registry_mirrors);
-  strv_free (&cfg->insecure_registries);
+  kd_strv_clear (&cfg->insecure_registries);
   free (cfg->cgroup_root);
   free (cfg->network_bridge);
   free (cfg->shim_path);
   free (cfg->config_file);
   free (cfg->kubeconfig);
-  strv_free (&cfg->warnings);
+  kd_strv_clear (&cfg->warnings);
   memset (cfg, 0, sizeof (*cfg));
 }
 

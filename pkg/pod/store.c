@@ -115,16 +115,6 @@ kd_pod_store_on_change (kd_pod_store_t *st, kd_pod_change_cb cb, void *data)
 }
 
 static void
-strv_clear (kd_strv_t *v)
-{
-  for (size_t i = 0; i < v->n; i++)
-    free (v->v[i]);
-  free (v->v);
-  v->v = NULL;
-  v->n = 0;
-}
-
-static void
 source_clear (kd_store_source_t *s)
 {
   for (size_t i = 0; i < s->n; i++)
@@ -154,7 +144,7 @@ kd_pod_store_free (kd_pod_store_t *st)
   free (st->rejected);
   free (st->view_all);
   kd_shared_unref (st->list_json);
-  strv_clear (&st->refused);
+  kd_strv_clear (&st->refused);
   free (st);
 }
 
@@ -470,7 +460,7 @@ kd_pod_store_set_source (kd_pod_store_t *st, const char *source, kd_pod_t *const
   reconcile_rejected (st);
   reconcile_admitted (st);
   admit_new (st, &refused_now);
-  strv_clear (&st->refused);
+  kd_strv_clear (&st->refused);
   st->refused = refused_now;
   rebuild_view (st);
   list_changed (st);

@@ -113,16 +113,6 @@ strv_add (kd_strv_t *v, const char *s)
   v->v[v->n] = NULL;
 }
 
-static void
-strv_clear (kd_strv_t *v)
-{
-  for (size_t i = 0; i < v->n; i++)
-    free (v->v[i]);
-  free (v->v);
-  v->v = NULL;
-  v->n = 0;
-}
-
 static bool
 strv_has (const kd_strv_t *v, const char *s)
 {
@@ -135,9 +125,9 @@ strv_has (const kd_strv_t *v, const char *s)
 static void
 dns_free (dns_t *d)
 {
-  strv_clear (&d->servers);
-  strv_clear (&d->searches);
-  strv_clear (&d->options);
+  kd_strv_clear (&d->servers);
+  kd_strv_clear (&d->searches);
+  kd_strv_clear (&d->options);
 }
 
 /* The option's name: the part before ':'. */
@@ -183,7 +173,7 @@ parse_resolv (char *text, dns_t *d)
         strv_add (&d->servers, f[1]);
       else if (strcmp (f[0], "search") == 0)
         {
-          strv_clear (&d->searches);
+          kd_strv_clear (&d->searches);
           for (size_t i = 1; i < n; i++)
             {
               size_t l = strlen (f[i]);
