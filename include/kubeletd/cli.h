@@ -205,6 +205,11 @@ void kd_cli_print_ps (const json_t *pods, const kd_ps_opts_t *o, int64_t now_ns,
    out (--show-events=false). Times print in the local time zone. */
 void kd_cli_describe_pod (const json_t *pod, const json_t *events, int64_t now_ns, FILE *out);
 
+/* GET /pods/<ns>/<name> into *out; a 404 reads `pods "NAME" not found`,
+   as the API server says it (pkg/cli/get.c). */
+int kd_cli_get_pod (kd_cli_t *cli, const char *ns, const char *name, json_t **out,
+                    kd_error_t *err) KD_WUR;
+
 /* ---- commands ---------------------------------------------------------- */
 
 int kd_cli_images (kd_cli_t *cli, int argc, char **argv);

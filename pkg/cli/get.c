@@ -95,8 +95,8 @@ list_pods (kd_cli_t *cli, const char *ns, const kd_selector_t *sel, json_t **out
   return 0;
 }
 
-static int
-get_pod (kd_cli_t *cli, const char *ns, const char *name, json_t **out, kd_error_t *err)
+int
+kd_cli_get_pod (kd_cli_t *cli, const char *ns, const char *name, json_t **out, kd_error_t *err)
 {
   cleanup_free char *ens = kd_client_escape (ns);
   cleanup_free char *ename = kd_client_escape (name);
@@ -275,7 +275,7 @@ kd_cli_get (kd_cli_t *cli, int argc, char **argv)
         {
           json_t *pod = NULL;
 
-          if (get_pod (cli, ns, names[i], &pod, &err) < 0)
+          if (kd_cli_get_pod (cli, ns, names[i], &pod, &err) < 0)
             {
               /* A missing pod does not hide the others: report it after. */
               if (n_names == 1)

@@ -140,24 +140,6 @@ pick_container (const json_t *pod, const char *pod_name, const char *wanted, con
   }
 }
 
-static int
-get_pod (kd_cli_t *cli, const char *ns, const char *name, json_t **out, kd_error_t *err)
-{
-  cleanup_free char *ens = kd_client_escape (ns);
-  cleanup_free char *ename = kd_client_escape (name);
-  cleanup_free char *path = xasprintf ("/pods/%s/%s", ens, ename);
-  long code = 0;
-
-  if (kd_client_get_json (kd_client_socket_path (cli->socket), path, out, &code, err) == 0)
-    return 0;
-  if (code == 404)
-    {
-      kd_error_release (err);
-      return kd_make_error (err, 0, "pods \"%s\" not found", name);
-    }
-  return -1;
-}
-
 static bool
 write_out (const char *data, size_t len, void *user)
 {
@@ -290,7 +272,7 @@ kd_cli_logs (kd_cli_t *cli, int argc, char **argv)
       return kd_cli_fail (cli, &err);
     }
 
-  if (get_pod (cli, ns, pod_name, &pod, &err) < 0
+  if (kd_cli_get_pod (cli, ns, pod_name, &pod, &err) < 0
       || pick_container (pod, pod_name, wanted, &container, &err) < 0)
     {
       json_decref (pod);
