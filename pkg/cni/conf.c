@@ -208,6 +208,14 @@ kd_cni_net_find (const char *dir, kd_cni_net_t **out, kd_error_t *err)
           kd_error_release (&e);
           *out = NULL;
         }
+      else if ((*out)->kubeletd_nat)
+        {
+          /* the built-in network's own key: a network of the node's is run
+             as written, with its own plugins for NAT */
+          kd_warn ("cni: `%s`: ignoring \"kubeletdNat\", which only the built-in network uses",
+                   path);
+          (*out)->kubeletd_nat = false;
+        }
     }
   for (size_t i = 0; i < n; i++)
     free (names[i]);

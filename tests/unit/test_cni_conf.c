@@ -100,6 +100,24 @@ test_json_file_may_be_a_list_and_invalid_files_are_skipped (void **state)
   kd_cni_net_free (net);
 }
 
+/* "kubeletdNat" is the built-in network's: a node's own config is run as
+   written. */
+static void
+test_a_node_config_cannot_ask_for_kubeletd_nat (void **state)
+{
+  kd_cni_net_t *net = NULL;
+  kd_error_t err = NULL;
+  put ("10-mine.conflist",
+       "{\"cniVersion\":\"1.0.0\",\"name\":\"mine\",\"kubeletdNat\":true,"
+       "\"plugins\":[{\"type\":\"bridge\"}]}",
+       0644);
+  assert_int_equal (kd_cni_net_find (tmp, &net, &err), 0);
+  assert_non_null (net);
+  assert_string_equal (net->name, "mine");
+  assert_false (net->kubeletd_nat);
+  kd_cni_net_free (net);
+}
+
 static void
 test_empty_or_missing_dir_gives_no_config (void **state)
 {
@@ -589,6 +607,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_empty_or_missing_dir_gives_no_config, setup, teardown),
     cmocka_unit_test (test_parse_refuses_plugins_without_type),
     cmocka_unit_test (test_default_network_is_bridge_host_local_with_kubeletd_nat),
+    cmocka_unit_test_setup_teardown (test_a_node_config_cannot_ask_for_kubeletd_nat, setup,
+                                     teardown),
     cmocka_unit_test (test_result_1_0_0_and_0_4_0_give_ips_gateway_interfaces),
     cmocka_unit_test (test_plugin_error_json_renders_code_msg_details),
     cmocka_unit_test (test_base64_round_trip),
