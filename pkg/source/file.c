@@ -390,6 +390,12 @@ on_inotify (uv_poll_t *handle, int status, int events)
       {
         const struct inotify_event *ev = (const struct inotify_event *) p;
         p += sizeof *ev + ev->len;
+        if (ev->mask & IN_Q_OVERFLOW)
+          {
+            /* events were lost: the scan finds what they said */
+            now = true;
+            continue;
+          }
         if (!src->watching || ev->wd != src->wd)
           continue;
         kd_vlog (5, "watch `%s`: event 0x%x on `%s`", src->path, ev->mask, ev->len ? ev->name : "");
